@@ -1,0 +1,35 @@
+# The two commands: `make run` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format schema bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/focusgql serve
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check focusgql tests bench
+	$(BIN)/ruff format --check focusgql tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix focusgql tests bench
+	$(BIN)/ruff format focusgql tests bench
+
+schema: $(STAMP)
+	$(BIN)/focusgql export-schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

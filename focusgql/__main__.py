@@ -1,0 +1,3 @@
+from focusgql.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Per-request (or per-WebSocket) context: the services and who is asking."""
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from focusgql.domain.errors import FocusError, Unauthenticated
+from focusgql.domain.user import User
+from focusgql.services.accounts import AccountService
+from focusgql.services.sessions import SessionService
+from focusgql.services.stats import StatsService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    accounts: AccountService
+    sessions: SessionService
+    stats: StatsService
+
+
+@dataclass(slots=True)
+class Context:
+    services: Services
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    token: str | None = None
+    connection_params: dict[str, object] | None = None
+    _user: User | None = field(default=None, repr=False)
+    _auth_error: FocusError | None = field(default=None, repr=False)
+
+    async def current_user(self) -> User:
+        """The authenticated user; UNAUTHENTICATED if there is none."""
+        if self._user is not None:
+            return self._user
+        if self._auth_error is not None:
+            raise self._auth_error
+        if self.token is None:
+            raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
+        try:
+            self._user = await self.services.accounts.authenticate(self.token)
+        except Unauthenticated as error:
+            self._auth_error = error
+            raise
+        return self._user
+
+    async def current_user_id(self) -> str:
+        return (await self.current_user()).id
+
+    def sign_in_connection(self, user: User) -> None:
+        self._user = user
+        self._auth_error = None
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()

@@ -1,0 +1,55 @@
+"""The one place errors get their `extensions.code`; anything unexpected is masked."""
+
+import logging
+
+from graphql.error import GraphQLError
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
+from strawberry.extensions import MaskErrors
+
+from focusgql.domain.errors import FocusError, Unavailable
+
+log = logging.getLogger("focusgql.errors")
+
+_INPUT_HINTS = ("invalid value", "cannot represent", "of required type", "was not provided")
+
+
+def _document_code(error: GraphQLError) -> str:
+    message = error.message
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$") or any(hint in message for hint in _INPUT_HINTS):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def _with_code(error: GraphQLError, code: str, message: str | None = None) -> GraphQLError:
+    return GraphQLError(
+        message=message or error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
+def classify(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, FocusError):
+        return _with_code(error, original.code)
+    if isinstance(original, (ServerSelectionTimeoutError, ConnectionFailure)):
+        log.warning("database unavailable: %s", type(original).__name__)
+        return _with_code(error, Unavailable.code, "the database is unavailable; try again")
+    if original is None:
+        if error.extensions and "code" in error.extensions:
+            return error
+        return _with_code(error, _document_code(error))
+    log.error("unexpected error at %s", error.path, exc_info=original)
+    return _with_code(error, "INTERNAL", "Unexpected error.")
+
+
+class CodedErrors(MaskErrors):
+    """Strawberry's MaskErrors, deciding per error what the client may read."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [classify(error) for error in errors]

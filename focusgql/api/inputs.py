@@ -1,0 +1,45 @@
+"""GraphQL input types."""
+
+from typing import Optional
+
+import strawberry
+
+from focusgql.api.types import SessionStatus
+
+
+@strawberry.input
+class RegisterInput:
+    email: str
+    password: str = strawberry.field(description="8 to 256 characters.")
+    display_name: Optional[str] = None
+    timezone: str = strawberry.field(
+        default="UTC", description="IANA timezone for daily streaks, e.g. Europe/Paris."
+    )
+
+
+@strawberry.input
+class UpdateProfileInput:
+    display_name: Optional[str] = None
+    timezone: Optional[str] = None
+
+
+@strawberry.input
+class CreateSessionInput:
+    target_minutes: int = strawberry.field(description="1 to 1440.")
+    content_id: Optional[str] = strawberry.field(
+        default=None, description="What the person is focusing on; up to 200 characters."
+    )
+    idle_threshold_seconds: Optional[int] = strawberry.field(
+        default=None,
+        description="Seconds without activity before ticks count as idle: 5 to 3600; "
+        "the server default (15) when omitted.",
+    )
+
+
+@strawberry.input
+class UpdateSessionInput:
+    target_minutes: Optional[int] = None
+    content_id: Optional[str] = None
+    status: Optional[SessionStatus] = strawberry.field(
+        default=None, description="PAUSED pauses, ACTIVE resumes; end with endSession."
+    )

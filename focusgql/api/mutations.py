@@ -1,0 +1,116 @@
+"""Mutation resolvers: parse, check who is asking, call one service method, map."""
+
+import strawberry
+from strawberry.types import Info
+
+from focusgql.api.context import Context
+from focusgql.api.ids import parse_session_id
+from focusgql.api.inputs import (
+    CreateSessionInput,
+    RegisterInput,
+    UpdateProfileInput,
+    UpdateSessionInput,
+)
+from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
+from focusgql.domain.session import FocusSession as DomainSession
+from focusgql.domain.session import snapshot
+from focusgql.services.sessions import SessionEdit
+
+
+def _view(ctx: Context, session: DomainSession) -> FocusSession:
+    return FocusSession.from_frame(session, snapshot(session, ctx.services.sessions.clock.now()))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an account and sign in.")
+    async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
+        signed_in = await info.context.services.accounts.register(
+            input.email, input.password, input.display_name, input.timezone
+        )
+        return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
+
+    @strawberry.mutation(description="Sign in; the token goes in 'Authorization: Bearer'.")
+    async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
+        signed_in = await info.context.services.accounts.login(email, password)
+        return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
+
+    @strawberry.mutation(description="Change your display name or timezone.")
+    async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> User:
+        ctx = info.context
+        user = await ctx.services.accounts.update_profile(
+            await ctx.current_user(), input.display_name, input.timezone
+        )
+        ctx.sign_in_connection(user)
+        return User.from_domain(user)
+
+    @strawberry.mutation(description="Start a session; a running one ends as ABANDONED.")
+    async def create_session(
+        self, info: Info[Context, None], input: CreateSessionInput
+    ) -> FocusSession:
+        ctx = info.context
+        created = await ctx.services.sessions.create(
+            await ctx.current_user_id(),
+            input.target_minutes,
+            input.content_id,
+            input.idle_threshold_seconds,
+        )
+        return _view(ctx, created)
+
+    @strawberry.mutation(
+        description="Change target or content, or pause (PAUSED) / resume (ACTIVE)."
+    )
+    async def update_session(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateSessionInput
+    ) -> FocusSession:
+        ctx = info.context
+        edit = SessionEdit(
+            target_minutes=input.target_minutes,
+            content_id=input.content_id,
+            status=input.status.to_domain() if input.status else None,
+        )
+        updated = await ctx.services.sessions.edit(
+            await ctx.current_user_id(), parse_session_id(id), edit
+        )
+        return _view(ctx, updated)
+
+    @strawberry.mutation(description="End a running session and score it.")
+    async def end_session(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        status: SessionStatus = SessionStatus.COMPLETED,
+    ) -> FocusSession:
+        ctx = info.context
+        ended = await ctx.services.sessions.end(
+            await ctx.current_user_id(), parse_session_id(id), status.to_domain()
+        )
+        return _view(ctx, ended)
+
+    @strawberry.mutation(description="Delete a session; stats read as if it never existed.")
+    async def delete_session(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
+        ctx = info.context
+        deleted = await ctx.services.sessions.delete(
+            await ctx.current_user_id(), parse_session_id(id)
+        )
+        return strawberry.ID(deleted.id)
+
+    @strawberry.mutation(description="Report mouse or keyboard activity in the session.")
+    async def record_activity(
+        self, info: Info[Context, None], session_id: strawberry.ID
+    ) -> FocusSession:
+        ctx = info.context
+        updated = await ctx.services.sessions.record_activity(
+            await ctx.current_user_id(), parse_session_id(session_id)
+        )
+        return _view(ctx, updated)
+
+    @strawberry.mutation(description="Report that the person left the tab (counts while ACTIVE).")
+    async def record_tab_switch(
+        self, info: Info[Context, None], session_id: strawberry.ID
+    ) -> FocusSession:
+        ctx = info.context
+        updated = await ctx.services.sessions.record_tab_switch(
+            await ctx.current_user_id(), parse_session_id(session_id)
+        )
+        return _view(ctx, updated)

@@ -1,0 +1,75 @@
+"""Query resolvers: parse, ask the service, map."""
+
+from datetime import datetime
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from focusgql.api.context import Context
+from focusgql.api.ids import decode_cursor, encode_cursor, parse_session_id
+from focusgql.api.types import (
+    FocusSession,
+    PageInfo,
+    SessionConnection,
+    SessionEdge,
+    SessionStatus,
+    User,
+)
+from focusgql.domain.session import snapshot
+from focusgql.services.ports import SessionFilter
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in person.")
+    async def me(self, info: Info[Context, None]) -> User:
+        return User.from_domain(await info.context.current_user())
+
+    @strawberry.field(description="One of your sessions; another person's is NOT_FOUND.")
+    async def session(self, info: Info[Context, None], id: strawberry.ID) -> FocusSession:
+        ctx = info.context
+        found = await ctx.services.sessions.get(await ctx.current_user_id(), parse_session_id(id))
+        return FocusSession.from_frame(found, snapshot(found, ctx.services.sessions.clock.now()))
+
+    @strawberry.field(description="Your running (ACTIVE or PAUSED) session, if any.")
+    async def active_session(self, info: Info[Context, None]) -> Optional[FocusSession]:
+        ctx = info.context
+        found = await ctx.services.sessions.running(await ctx.current_user_id())
+        if found is None:
+            return None
+        return FocusSession.from_frame(found, snapshot(found, ctx.services.sessions.clock.now()))
+
+    @strawberry.field(description="Your sessions, newest first, a page at a time.")
+    async def sessions(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: Optional[str] = None,
+        status: Optional[SessionStatus] = None,
+        started_after: Optional[datetime] = None,
+        started_before: Optional[datetime] = None,
+    ) -> SessionConnection:
+        ctx = info.context
+        user_id = await ctx.current_user_id()
+        where = SessionFilter(
+            status=status.to_domain() if status else None,
+            started_after=started_after,
+            started_before=started_before,
+        )
+        cursor = decode_cursor(after) if after is not None else None
+        page = await ctx.services.sessions.page(user_id, where, first, cursor)
+        now = ctx.services.sessions.clock.now()
+        edges = [
+            SessionEdge(cursor=encode_cursor(s), node=FocusSession.from_frame(s, snapshot(s, now)))
+            for s in page.sessions
+        ]
+        return SessionConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            user_id=user_id,
+            where=where,
+        )

@@ -1,0 +1,195 @@
+"""GraphQL output types, built from domain values; no logic beyond mapping."""
+
+from datetime import datetime
+from enum import Enum
+from fractions import Fraction
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from focusgql.api.context import Context
+from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
+from focusgql.domain.session import FocusSession as DomainSession
+from focusgql.domain.session import Snapshot
+from focusgql.domain.timeline import Status
+from focusgql.domain.user import User as DomainUser
+from focusgql.services.ports import SessionFilter
+
+
+@strawberry.enum(description="Where a session is in its life.")
+class SessionStatus(Enum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    ABANDONED = "ABANDONED"
+
+    def to_domain(self) -> Status:
+        return Status(self.value)
+
+
+def _float(x: Fraction) -> float:
+    return float(x)
+
+
+@strawberry.type(description="The parts of a focus score, so a client can explain it.")
+class ScoreBreakdown:
+    completion: float = strawberry.field(
+        description="min(1, elapsedSeconds / (targetMinutes * 60))."
+    )
+    activity_ratio: float = strawberry.field(description="activeSeconds / max(elapsedSeconds, 1).")
+    tab_switch_penalty: float = strawberry.field(description="2 points per tab switch.")
+    idle_penalty: float = strawberry.field(description="1 point per 30 idle seconds.")
+    score: int = strawberry.field(
+        description="clamp(roundHalfUp(100 * completion * activityRatio - penalties), 0, 100)."
+    )
+
+    @classmethod
+    def from_domain(cls, b: DomainBreakdown) -> "ScoreBreakdown":
+        return cls(
+            completion=_float(b.completion),
+            activity_ratio=_float(b.activity_ratio),
+            tab_switch_penalty=_float(b.tab_switch_penalty),
+            idle_penalty=_float(b.idle_penalty),
+            score=b.score,
+        )
+
+
+@strawberry.type(description="A focus session with its live counters, exact at the moment read.")
+class FocusSession:
+    id: strawberry.ID
+    target_minutes: int
+    content_id: Optional[str]
+    status: SessionStatus
+    started_at: datetime
+    ended_at: Optional[datetime]
+    paused_at: Optional[datetime] = strawberry.field(
+        description="When the current pause began; null unless PAUSED."
+    )
+    elapsed_seconds: int = strawberry.field(
+        description="Whole seconds of session time: wall time since start minus pauses."
+    )
+    active_seconds: int
+    idle_seconds: int = strawberry.field(
+        description="Ticks more than idleThresholdSeconds after the last activity."
+    )
+    tab_switches: int
+    is_idle: bool = strawberry.field(description="Whether the latest tick was idle.")
+    remaining_seconds: int = strawberry.field(
+        description="max(0, targetMinutes * 60 - elapsedSeconds)."
+    )
+    focus_score: Optional[int] = strawberry.field(description="The final score; null until ended.")
+    projected_focus_score: int = strawberry.field(
+        description="The score the session would get if it ended now (its final score once ended)."
+    )
+    score_breakdown: ScoreBreakdown
+    idle_threshold_seconds: int
+    last_activity_at: datetime
+    as_of: datetime = strawberry.field(description="The instant these counters are exact for.")
+
+    @classmethod
+    def from_frame(cls, session: DomainSession, snap: Snapshot) -> "FocusSession":
+        t = session.timeline
+        return cls(
+            id=strawberry.ID(session.id),
+            target_minutes=session.target_minutes,
+            content_id=session.content_id,
+            status=SessionStatus(t.status.value),
+            started_at=t.started_at,
+            ended_at=t.ended_at,
+            paused_at=t.paused_at,
+            elapsed_seconds=snap.elapsed,
+            active_seconds=snap.active,
+            idle_seconds=snap.idle,
+            tab_switches=session.tab_switches,
+            is_idle=snap.is_idle,
+            remaining_seconds=snap.remaining,
+            focus_score=session.focus_score,
+            projected_focus_score=snap.breakdown.score,
+            score_breakdown=ScoreBreakdown.from_domain(snap.breakdown),
+            idle_threshold_seconds=t.idle_threshold,
+            last_activity_at=session.last_activity_at,
+            as_of=snap.at,
+        )
+
+
+@strawberry.type(description="Totals over a person's sessions, exact after deletes.")
+class Stats:
+    total_sessions: int
+    completed_sessions: int
+    total_focus_seconds: int = strawberry.field(
+        description="Sum of activeSeconds over ended sessions."
+    )
+    average_focus_score: Optional[float] = strawberry.field(
+        description="Mean focusScore over ended sessions; null before the first."
+    )
+    last_focus_score: Optional[int]
+    current_streak: int = strawberry.field(
+        description="Consecutive local days with a COMPLETED session, ending today or yesterday."
+    )
+    longest_streak: int
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    display_name: Optional[str]
+    timezone: str = strawberry.field(description="IANA name; days for streaks are local to it.")
+    created_at: datetime
+
+    @strawberry.field(description="Totals and streaks, computed when asked.")
+    async def stats(self, info: Info[Context, None]) -> Stats:
+        user = await info.context.current_user()
+        stats = await info.context.services.stats.for_user(user)
+        return Stats(
+            total_sessions=stats.total_sessions,
+            completed_sessions=stats.completed_sessions,
+            total_focus_seconds=stats.total_focus_seconds,
+            average_focus_score=None
+            if stats.average_focus_score is None
+            else float(stats.average_focus_score),
+            last_focus_score=stats.last_focus_score,
+            current_streak=stats.current_streak,
+            longest_streak=stats.longest_streak,
+        )
+
+    @classmethod
+    def from_domain(cls, user: DomainUser) -> "User":
+        return cls(
+            id=strawberry.ID(user.id),
+            email=user.email,
+            display_name=user.display_name,
+            timezone=user.timezone,
+            created_at=user.created_at,
+        )
+
+
+@strawberry.type
+class AuthPayload:
+    token: str = strawberry.field(description="Send as 'Authorization: Bearer <token>'.")
+    user: User
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: Optional[str]
+
+
+@strawberry.type
+class SessionEdge:
+    cursor: str
+    node: FocusSession
+
+
+@strawberry.type(description="A page of sessions, newest first.")
+class SessionConnection:
+    edges: list[SessionEdge]
+    page_info: PageInfo
+    user_id: strawberry.Private[str]
+    where: strawberry.Private[SessionFilter]
+
+    @strawberry.field(description="How many sessions match the filter, across all pages.")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await info.context.services.sessions.count(self.user_id, self.where)

@@ -1,0 +1,98 @@
+"""The ASGI application: database on startup, GraphQL at /graphql, health at /health."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from focusgql.api.schema import build_schema
+from focusgql.api.view import FocusGraphQL
+from focusgql.auth import load_or_create_secret
+from focusgql.bootstrap import wire
+from focusgql.clock import Clock, SystemClock
+from focusgql.settings import Settings
+from focusgql.store.mongo import EmbeddedServer, init_database, make_client, ping
+
+log = logging.getLogger(__name__)
+
+
+class _LazyGraphQL:
+    """Routes /graphql to the view built in the lifespan (it needs the database)."""
+
+    def __init__(self) -> None:
+        self.view: FocusGraphQL | None = None
+
+    async def __call__(self, scope: object, receive: object, send: object) -> None:
+        if self.view is None:  # pragma: no cover - requests before startup
+            raise RuntimeError("application not started")
+        await self.view(scope, receive, send)  # type: ignore[arg-type]
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    graphql = _LazyGraphQL()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded: EmbeddedServer | None = None
+        uri = settings.mongodb_uri
+        if uri is None:
+            embedded = EmbeddedServer(settings.data_dir / "db")
+            await asyncio.to_thread(embedded.start)
+            uri = embedded.uri
+        client = make_client(uri)
+        reaper: asyncio.Task[None] | None = None
+        try:
+            await init_database(client, settings.database)
+            secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+            if secret is None:
+                secret = load_or_create_secret(settings.data_dir)
+                log.warning(
+                    "FOCUSGQL_JWT_SECRET is not set: using a generated secret kept in %s",
+                    settings.data_dir / "jwt-secret",
+                )
+            wiring = wire(settings, clock, secret)
+            graphql.view = FocusGraphQL(build_schema(), wiring.services)
+            app.state.client = client
+            app.state.services = wiring.services
+            reaper = asyncio.create_task(
+                wiring.services.sessions.run_reaper(settings.reaper_interval_seconds)
+            )
+            yield
+        finally:
+            if reaper is not None:
+                reaper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reaper
+            if graphql.view is not None:
+                await wiring.hub.close()
+            await client.close()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    async def health(request: Request) -> Response:
+        database = await ping(request.app.state.client)
+        return JSONResponse(
+            {"status": "ok" if database else "degraded", "database": "ok" if database else "down"},
+            status_code=200 if database else 503,
+        )
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    app = Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/", home),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )
+    return app

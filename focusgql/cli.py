@@ -1,0 +1,102 @@
+"""Command line: `focusgql serve | token | export-schema`."""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from focusgql import __version__
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from focusgql.settings import Settings
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        "focusgql.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level,
+        ws_per_message_deflate=False,
+    )
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from focusgql.api.schema import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+    return 0
+
+
+async def _mint(email: str) -> str:
+    from focusgql.auth import TokenIssuer, load_or_create_secret
+    from focusgql.clock import SystemClock
+    from focusgql.settings import Settings
+    from focusgql.store.mongo import EmbeddedServer, init_database, make_client
+    from focusgql.store.users import MongoUserRepository
+
+    settings = Settings()
+    embedded = None
+    uri = settings.mongodb_uri
+    if uri is None:
+        embedded = EmbeddedServer(settings.data_dir / "db")
+        embedded.start()
+        uri = embedded.uri
+    client = make_client(uri)
+    try:
+        await init_database(client, settings.database)
+        found = await MongoUserRepository().credentials(email.strip().lower())
+        if found is None:
+            raise SystemExit(f"no user with email {email}")
+        secret = (
+            settings.jwt_secret.get_secret_value()
+            if settings.jwt_secret
+            else load_or_create_secret(settings.data_dir)
+        )
+        from datetime import timedelta
+
+        issuer = TokenIssuer(
+            secret,
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            timedelta(seconds=settings.token_ttl_seconds),
+        )
+        return issuer.issue(found[0].id, SystemClock().now())
+    finally:
+        await client.close()
+        if embedded is not None:
+            embedded.stop()
+
+
+def _token(args: argparse.Namespace) -> int:
+    print(asyncio.run(_mint(args.email)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="focusgql", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"focusgql {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", default=None, help="default FOCUSGQL_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default FOCUSGQL_PORT or 8000")
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="mint a development token for a user")
+    token.add_argument("--email", required=True)
+    token.set_defaults(run=_token)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(run=_export_schema)
+
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result

@@ -1,0 +1,104 @@
+"""A focus session: its clock plus what the client reported, and its rules.
+
+A person has at most one running session. A running session with no client
+signal for `abandon_after` seconds ends as ABANDONED at exactly
+`last_signal_at + abandon_after`, whoever notices, so every process agrees.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from focusgql.domain.errors import BadUserInput
+from focusgql.domain.scoring import ScoreBreakdown, score
+from focusgql.domain.timeline import Status, Timeline
+
+TARGET_MINUTES_RANGE = (1, 1440)
+IDLE_THRESHOLD_RANGE = (5, 3600)
+CONTENT_ID_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class FocusSession:
+    id: str
+    user_id: str
+    target_minutes: int
+    content_id: str | None
+    timeline: Timeline
+    last_activity_at: datetime
+    last_signal_at: datetime
+    tab_switches: int = 0
+    focus_score: int | None = None
+    version: int = 0
+    """The storage revision this value was read at; opaque to the domain."""
+
+    @property
+    def status(self) -> Status:
+        return self.timeline.status
+
+    def abandon_at(self, abandon_after: int) -> datetime:
+        return self.last_signal_at + timedelta(seconds=abandon_after)
+
+    def ended(self, now: datetime, status: Status) -> "FocusSession":
+        """This session ended at `now`, scored on its final counters."""
+        timeline = self.timeline.end(now, status)
+        final = snapshot(replace(self, timeline=timeline), now)
+        return replace(self, timeline=timeline, focus_score=final.breakdown.score)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a client sees of a session's counters at one instant."""
+
+    at: datetime
+    elapsed: int
+    active: int
+    idle: int
+    is_idle: bool
+    remaining: int
+    breakdown: ScoreBreakdown
+
+
+def snapshot(session: FocusSession, now: datetime) -> Snapshot:
+    timeline = session.timeline
+    elapsed = timeline.elapsed(now)
+    idle = timeline.idle(now)
+    active = elapsed - idle
+    return Snapshot(
+        at=now,
+        elapsed=elapsed,
+        active=active,
+        idle=idle,
+        is_idle=timeline.is_idle(now),
+        remaining=max(0, session.target_minutes * 60 - elapsed),
+        breakdown=score(
+            elapsed=elapsed,
+            active=active,
+            idle=idle,
+            tab_switches=session.tab_switches,
+            target_minutes=session.target_minutes,
+        ),
+    )
+
+
+def _check_range(name: str, value: int, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    if not low <= value <= high:
+        raise BadUserInput(f"{name} must be between {low} and {high}", field=name)
+    return value
+
+
+def check_target_minutes(value: int) -> int:
+    return _check_range("targetMinutes", value, TARGET_MINUTES_RANGE)
+
+
+def check_idle_threshold(value: int) -> int:
+    return _check_range("idleThresholdSeconds", value, IDLE_THRESHOLD_RANGE)
+
+
+def check_content_id(value: str | None) -> str | None:
+    if value is not None and (len(value) > CONTENT_ID_MAX_LENGTH or not value.strip()):
+        raise BadUserInput(
+            f"contentId must be 1 to {CONTENT_ID_MAX_LENGTH} non-blank characters",
+            field="contentId",
+        )
+    return value

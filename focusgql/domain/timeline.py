@@ -1,0 +1,146 @@
+"""The session clock: live counters as a pure function of a few facts and `now`.
+
+Session time tau(t) is the wall time since `started_at` minus all paused time;
+it stands still while PAUSED and after the end. Tick k happens when tau reaches
+k, so `elapsed = floor(tau)`.
+
+An activity at tau marks session-second a = ceil(tau) as active; creating and
+resuming a session count as activity, a tab switch does not. Tick k is idle
+when k - a_last > T, where a_last is the latest activity second at or before k
+and T the idle threshold. Hence active + idle == elapsed, and with a_last and
+`idle_before` (idle ticks before a_last) persisted:
+
+    idle(k) = idle_before + max(0, k - a_last - T)        for k >= a_last - 1
+
+A new activity at second a > a_last adds the idle ticks between the two,
+max(0, a - 1 - a_last - T): tick a itself carries the new activity, so it is
+active. (DESIGN.md writes max(0, a - a_last - T), which counts tick a as idle
+and disagrees with its own per-second rule and with the brute-force oracle.)
+
+Times are whole milliseconds, the precision MongoDB stores, so a timeline read
+back from the database computes exactly what the process that wrote it did.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+MS_PER_SECOND = 1000
+
+
+class Status(StrEnum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    ABANDONED = "ABANDONED"
+
+    @property
+    def is_running(self) -> bool:
+        return self in (Status.ACTIVE, Status.PAUSED)
+
+
+def truncate_to_ms(t: datetime) -> datetime:
+    """`t` without its sub-millisecond part, as MongoDB would store it."""
+    return t.replace(microsecond=t.microsecond - t.microsecond % 1000)
+
+
+def millis(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * MS_PER_SECOND + delta.microseconds // 1000
+
+
+class InvalidTransition(Exception):
+    """The timeline cannot go from its status to the one asked for."""
+
+    def __init__(self, current: Status, wanted: Status) -> None:
+        super().__init__(f"cannot go from {current.value} to {wanted.value}")
+        self.current = current
+        self.wanted = wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    started_at: datetime
+    idle_threshold: int
+    status: Status = Status.ACTIVE
+    paused_ms: int = 0
+    """Wall time spent in finished pauses."""
+    paused_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_activity_second: int = 0
+    idle_before: int = 0
+
+    # -- reading ---------------------------------------------------------------
+
+    def session_ms(self, now: datetime) -> int:
+        """tau(now) in whole milliseconds; never negative, even on clock skew."""
+        stop = self.paused_at or self.ended_at or now
+        return max(0, millis(stop - self.started_at) - self.paused_ms)
+
+    def elapsed(self, now: datetime) -> int:
+        return self.session_ms(now) // MS_PER_SECOND
+
+    def idle(self, now: datetime) -> int:
+        k = self.elapsed(now)
+        return self.idle_before + max(0, k - self.last_activity_second - self.idle_threshold)
+
+    def active(self, now: datetime) -> int:
+        return self.elapsed(now) - self.idle(now)
+
+    def is_idle(self, now: datetime) -> bool:
+        """Whether the latest tick was idle and the session is still counting."""
+        k = self.elapsed(now)
+        return self.status is Status.ACTIVE and k - self.last_activity_second > self.idle_threshold
+
+    def tick_due(self, k: int) -> datetime | None:
+        """Wall time at which tau reaches k, or None while the clock stands still."""
+        if self.status is not Status.ACTIVE:
+            return None
+        return self.started_at + timedelta(milliseconds=self.paused_ms + k * MS_PER_SECOND)
+
+    def next_tick_due(self, now: datetime) -> datetime | None:
+        return self.tick_due(self.elapsed(now) + 1)
+
+    # -- changing --------------------------------------------------------------
+
+    def record_activity(self, now: datetime) -> "Timeline":
+        """Mark the current session-second active; a no-op unless ACTIVE."""
+        if self.status is not Status.ACTIVE:
+            return self
+        a = -(-self.session_ms(now) // MS_PER_SECOND)
+        if a <= self.last_activity_second:
+            return self
+        gap = max(0, a - 1 - self.last_activity_second - self.idle_threshold)
+        return replace(self, last_activity_second=a, idle_before=self.idle_before + gap)
+
+    def pause(self, now: datetime) -> "Timeline":
+        if self.status is not Status.ACTIVE:
+            raise InvalidTransition(self.status, Status.PAUSED)
+        return replace(self, status=Status.PAUSED, paused_at=max(now, self.started_at))
+
+    def resume(self, now: datetime) -> "Timeline":
+        if self.status is not Status.PAUSED or self.paused_at is None:
+            raise InvalidTransition(self.status, Status.ACTIVE)
+        resumed = replace(
+            self,
+            status=Status.ACTIVE,
+            paused_ms=self.paused_ms + max(0, millis(now - self.paused_at)),
+            paused_at=None,
+        )
+        return resumed.record_activity(now)
+
+    def end(self, now: datetime, status: Status) -> "Timeline":
+        if status.is_running or not self.status.is_running:
+            raise InvalidTransition(self.status, status)
+        folded = self
+        if self.paused_at is not None:
+            folded = replace(
+                self,
+                paused_ms=self.paused_ms + max(0, millis(now - self.paused_at)),
+                paused_at=None,
+            )
+        return replace(folded, status=status, ended_at=max(now, self.started_at))
+
+
+def start(now: datetime, idle_threshold: int) -> Timeline:
+    """A new ACTIVE timeline; creating a session counts as activity at second 0."""
+    return Timeline(started_at=now, idle_threshold=idle_threshold)

@@ -1,0 +1,84 @@
+"""Registering, signing in, and knowing who a token belongs to."""
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+
+from focusgql.auth import DUMMY_HASH, TokenIssuer, hash_password, verify_password
+from focusgql.clock import Clock
+from focusgql.domain.errors import BadUserInput, Conflict, Unauthenticated
+from focusgql.domain.user import (
+    User,
+    check_display_name,
+    check_password,
+    check_timezone,
+    normalize_email,
+)
+from focusgql.services.ports import EmailTaken, UserRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: str
+    user: User
+
+
+class AccountService:
+    def __init__(self, repo: UserRepository, tokens: TokenIssuer, clock: Clock) -> None:
+        self.repo = repo
+        self.tokens = tokens
+        self.clock = clock
+
+    async def register(
+        self, email: str, password: str, display_name: str | None = None, timezone: str = "UTC"
+    ) -> SignedIn:
+        user = User(
+            id=self.repo.new_id(),
+            email=normalize_email(email),
+            display_name=check_display_name(display_name),
+            timezone=check_timezone(timezone),
+            created_at=self.clock.now(),
+        )
+        # Argon2 is deliberately slow: keep it off the event loop.
+        password_hash = await asyncio.to_thread(hash_password, check_password(password))
+        try:
+            await self.repo.add(user, password_hash)
+        except EmailTaken as error:
+            raise Conflict("an account with this email already exists", field="email") from error
+        log.info("registered user %s", user.id)
+        return self._signed_in(user)
+
+    async def login(self, email: str, password: str) -> SignedIn:
+        try:
+            found = await self.repo.credentials(normalize_email(email))
+        except BadUserInput:
+            found = None  # same answer as for an unknown address
+        password_hash = found[1] if found else DUMMY_HASH
+        ok = await asyncio.to_thread(verify_password, password_hash, password)
+        if found is None or not ok:
+            raise Unauthenticated("invalid email or password")
+        return self._signed_in(found[0])
+
+    async def authenticate(self, token: str) -> User:
+        user_id = self.tokens.read(token, self.clock.now())
+        user = await self.repo.get(user_id)
+        if user is None:
+            raise Unauthenticated("the account behind this token no longer exists")
+        return user
+
+    async def update_profile(
+        self, user: User, display_name: str | None = None, timezone: str | None = None
+    ) -> User:
+        changed = replace(
+            user,
+            display_name=check_display_name(display_name)
+            if display_name is not None
+            else user.display_name,
+            timezone=check_timezone(timezone) if timezone is not None else user.timezone,
+        )
+        return await self.repo.update(changed)
+
+    def _signed_in(self, user: User) -> SignedIn:
+        return SignedIn(token=self.tokens.issue(user.id, self.clock.now()), user=user)

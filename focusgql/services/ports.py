@@ -1,0 +1,111 @@
+"""What the services need from storage and the live hub; `store/` and `live` implement these."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from focusgql.domain.session import FocusSession, Snapshot
+from focusgql.domain.timeline import Status
+from focusgql.domain.user import User
+
+Frame = tuple[FocusSession, Snapshot]
+"""A session and its counters at one instant, as watchers receive it."""
+
+
+class RunningSessionExists(Exception):
+    """The user already has a running session (the store's unique index said so)."""
+
+
+class EmailTaken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    status: Status | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """Position after which a newest-first page continues."""
+
+    started_at: datetime
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTotals:
+    total_sessions: int
+    ended_sessions: int
+    completed_sessions: int
+    total_focus_seconds: int
+    score_sum: int
+    last_focus_score: int | None
+    completed_at: list[datetime]
+
+
+class SessionRepository(Protocol):
+    def new_id(self) -> str: ...
+
+    async def add(self, session: FocusSession) -> FocusSession:
+        """Insert; RunningSessionExists if the user has a running one."""
+        ...
+
+    async def get(self, session_id: str) -> FocusSession | None: ...
+
+    async def running_for(self, user_id: str) -> FocusSession | None: ...
+
+    async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
+        """Write if still at `session.version`; the stored value, or None if it moved on."""
+        ...
+
+    async def add_tab_switch(self, session_id: str, user_id: str, now: datetime) -> bool:
+        """Atomically count a tab switch on an ACTIVE session; False if none matched."""
+        ...
+
+    async def touch(self, session_id: str, now: datetime) -> None:
+        """Record a client signal (keeps a watched session from being abandoned)."""
+        ...
+
+    async def delete(self, session_id: str, user_id: str) -> bool: ...
+
+    async def page(
+        self, user_id: str, where: SessionFilter, after: PageCursor | None, limit: int
+    ) -> list[FocusSession]: ...
+
+    async def count(self, user_id: str, where: SessionFilter) -> int: ...
+
+    async def silent_since(self, deadline: datetime, limit: int) -> list[FocusSession]:
+        """Running sessions whose last signal is at or before `deadline`."""
+        ...
+
+    async def totals(self, user_id: str) -> SessionTotals: ...
+
+
+class UserRepository(Protocol):
+    def new_id(self) -> str: ...
+
+    async def add(self, user: User, password_hash: str) -> User:
+        """Insert; EmailTaken if the email is already registered."""
+        ...
+
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def credentials(self, email: str) -> tuple[User, str] | None:
+        """The user with this (normalized) email and their password hash."""
+        ...
+
+    async def update(self, user: User) -> User: ...
+
+
+class LiveHub(Protocol):
+    def publish(self, session: FocusSession) -> None:
+        """Tell every watcher of this session its new state."""
+        ...
+
+    def watch(self, session: FocusSession) -> AsyncIterator[Frame]:
+        """The session at once, then on every tick and change, until it has ended."""
+        ...

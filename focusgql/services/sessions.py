@@ -1,0 +1,306 @@
+"""Session use cases: start, pause, resume, end, delete, record what the client saw."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from focusgql.clock import Clock
+from focusgql.domain.errors import BadUserInput, Conflict, NotFound
+from focusgql.domain.session import (
+    FocusSession,
+    check_content_id,
+    check_idle_threshold,
+    check_target_minutes,
+)
+from focusgql.domain.timeline import InvalidTransition, Status, start
+from focusgql.services.ports import (
+    Frame,
+    LiveHub,
+    PageCursor,
+    RunningSessionExists,
+    SessionFilter,
+    SessionRepository,
+)
+
+log = logging.getLogger(__name__)
+
+SAVE_ATTEMPTS = 25
+PAGE_SIZE_RANGE = (1, 100)
+
+Change = Callable[[FocusSession, datetime], FocusSession]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle_threshold: int = 15
+    abandon_after: int = 1800
+
+    @property
+    def keepalive_every(self) -> timedelta:
+        """How often an open subscription re-signals, well inside the abandon window."""
+        return timedelta(seconds=max(1, min(60, self.abandon_after // 3)))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    sessions: list[FocusSession]
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEdit:
+    target_minutes: int | None = None
+    content_id: str | None = None
+    clear_content_id: bool = False
+    status: Status | None = None
+
+
+def _transition(error: InvalidTransition) -> Conflict:
+    return Conflict(
+        f"session is {error.current.value}; cannot make it {error.wanted.value}",
+        status=error.current.value,
+    )
+
+
+class SessionService:
+    def __init__(
+        self, repo: SessionRepository, hub: LiveHub, clock: Clock, policy: SessionPolicy
+    ) -> None:
+        self.repo = repo
+        self.hub = hub
+        self.clock = clock
+        self.policy = policy
+
+    # -- reading -----------------------------------------------------------------
+
+    async def get(self, user_id: str, session_id: str) -> FocusSession:
+        return await self._load(user_id, session_id, self.clock.now())
+
+    async def running(self, user_id: str) -> FocusSession | None:
+        session = await self.repo.running_for(user_id)
+        if session is None:
+            return None
+        session = await self._settle(session, self.clock.now())
+        return session if session.status.is_running else None
+
+    async def page(
+        self, user_id: str, where: SessionFilter, first: int, after: PageCursor | None
+    ) -> Page:
+        low, high = PAGE_SIZE_RANGE
+        if not low <= first <= high:
+            raise BadUserInput(f"first must be between {low} and {high}", field="first")
+        rows = await self.repo.page(user_id, where, after, first + 1)
+        now = self.clock.now()
+        sessions = [await self._settle(s, now) for s in rows[:first]]
+        return Page(sessions=sessions, has_next=len(rows) > first)
+
+    async def count(self, user_id: str, where: SessionFilter) -> int:
+        return await self.repo.count(user_id, where)
+
+    async def watch(self, user_id: str, session_id: str) -> AsyncIterator[Frame]:
+        """Frames for a live view; an open watch counts as a client signal."""
+        session = await self.get(user_id, session_id)
+        keepalive = self.policy.keepalive_every
+        last_signal = self.clock.now()
+        async for frame in self.hub.watch(session):
+            yield frame
+            now = self.clock.now()
+            if frame[0].status.is_running and now - last_signal >= keepalive:
+                last_signal = now
+                await self.repo.touch(session_id, now)
+
+    # -- changing ----------------------------------------------------------------
+
+    async def create(
+        self,
+        user_id: str,
+        target_minutes: int,
+        content_id: str | None = None,
+        idle_threshold: int | None = None,
+    ) -> FocusSession:
+        check_target_minutes(target_minutes)
+        check_content_id(content_id)
+        threshold = check_idle_threshold(
+            self.policy.idle_threshold if idle_threshold is None else idle_threshold
+        )
+        for _ in range(SAVE_ATTEMPTS):
+            now = self.clock.now()
+            running = await self.repo.running_for(user_id)
+            if running is not None:
+                await self._end_if_running(running, Status.ABANDONED)
+            session = FocusSession(
+                id=self.repo.new_id(),
+                user_id=user_id,
+                target_minutes=target_minutes,
+                content_id=content_id,
+                timeline=start(now, threshold),
+                last_activity_at=now,
+                last_signal_at=now,
+            )
+            try:
+                created = await self.repo.add(session)
+            except RunningSessionExists:
+                continue  # another create won the race: end that one too
+            self.hub.publish(created)
+            return created
+        raise Conflict("sessions are being created concurrently; try again")
+
+    async def edit(self, user_id: str, session_id: str, edit: SessionEdit) -> FocusSession:
+        if edit.target_minutes is not None:
+            check_target_minutes(edit.target_minutes)
+        check_content_id(edit.content_id)
+        if edit.status is not None and not edit.status.is_running:
+            raise BadUserInput(
+                "status may only be ACTIVE or PAUSED; use endSession", field="status"
+            )
+
+        def apply(session: FocusSession, now: datetime) -> FocusSession:
+            if not session.status.is_running:
+                raise Conflict(f"session is {session.status.value}", status=session.status.value)
+            timeline = session.timeline
+            try:
+                if edit.status is Status.PAUSED and timeline.status is Status.ACTIVE:
+                    timeline = timeline.pause(now)
+                elif edit.status is Status.ACTIVE and timeline.status is Status.PAUSED:
+                    timeline = timeline.resume(now)
+            except InvalidTransition as error:  # pragma: no cover - guarded above
+                raise _transition(error) from error
+            content_id = session.content_id
+            if edit.clear_content_id:
+                content_id = None
+            elif edit.content_id is not None:
+                content_id = edit.content_id
+            resumed = timeline.status is not session.status and timeline.status is Status.ACTIVE
+            return replace(
+                session,
+                timeline=timeline,
+                target_minutes=edit.target_minutes or session.target_minutes,
+                content_id=content_id,
+                last_signal_at=now,
+                last_activity_at=now if resumed else session.last_activity_at,
+            )
+
+        return await self._change(user_id, session_id, apply)
+
+    async def end(self, user_id: str, session_id: str, status: Status) -> FocusSession:
+        if status.is_running:
+            raise BadUserInput("status must be COMPLETED or ABANDONED", field="status")
+
+        def apply(session: FocusSession, now: datetime) -> FocusSession:
+            try:
+                return replace(session.ended(now, status), last_signal_at=now)
+            except InvalidTransition as error:
+                raise _transition(error) from error
+
+        return await self._change(user_id, session_id, apply)
+
+    async def delete(self, user_id: str, session_id: str) -> FocusSession:
+        session = await self.get(user_id, session_id)
+        if not await self.repo.delete(session_id, user_id):
+            raise NotFound("session not found")
+        if session.status.is_running:
+            # Watchers see it end; the ABANDONED state is never stored.
+            self.hub.publish(session.ended(self.clock.now(), Status.ABANDONED))
+        return session
+
+    async def record_activity(self, user_id: str, session_id: str) -> FocusSession:
+        def apply(session: FocusSession, now: datetime) -> FocusSession:
+            self._require_running(session)
+            timeline = session.timeline.record_activity(now)
+            if timeline == session.timeline and now - session.last_signal_at < timedelta(seconds=1):
+                # Nothing new to store: a flood of activity costs one write a second.
+                return session
+            return replace(session, timeline=timeline, last_activity_at=now, last_signal_at=now)
+
+        return await self._change(user_id, session_id, apply)
+
+    async def record_tab_switch(self, user_id: str, session_id: str) -> FocusSession:
+        now = self.clock.now()
+        session = await self._load(user_id, session_id, now)
+        self._require_running(session)
+        if session.status is Status.ACTIVE and not await self.repo.add_tab_switch(
+            session_id, user_id, now
+        ):
+            # It was paused, ended or deleted in between: report the truth.
+            self._require_running(await self._load(user_id, session_id, now))
+        fresh = await self._load(user_id, session_id, now)
+        self.hub.publish(fresh)
+        return fresh
+
+    async def reap(self, limit: int = 500) -> int:
+        """End every running session silent past the abandon window; how many ended."""
+        deadline = self.clock.now() - timedelta(seconds=self.policy.abandon_after)
+        ended = 0
+        for session in await self.repo.silent_since(deadline, limit):
+            settled = await self._settle(session, self.clock.now())
+            ended += not settled.status.is_running
+        return ended
+
+    async def run_reaper(self, interval: float) -> None:
+        while True:
+            try:
+                await self.reap()
+            except Exception:  # the database may be away; try again next round
+                log.exception("reaper round failed")
+            await asyncio.sleep(interval)
+
+    # -- helpers -----------------------------------------------------------------
+
+    @staticmethod
+    def _require_running(session: FocusSession) -> None:
+        if not session.status.is_running:
+            raise Conflict(f"session is {session.status.value}", status=session.status.value)
+
+    async def _load(self, user_id: str, session_id: str, now: datetime) -> FocusSession:
+        session = await self.repo.get(session_id)
+        if session is None or session.user_id != user_id:
+            # Someone else's session is as absent as a missing one.
+            raise NotFound("session not found")
+        return await self._settle(session, now)
+
+    async def _settle(self, session: FocusSession, now: datetime) -> FocusSession:
+        """The session with a lapsed abandon deadline applied, at that deadline."""
+        for _ in range(SAVE_ATTEMPTS):
+            deadline = session.abandon_at(self.policy.abandon_after)
+            if not session.status.is_running or now < deadline:
+                return session
+            saved = await self.repo.save(session.ended(deadline, Status.ABANDONED), deadline)
+            if saved is not None:
+                self.hub.publish(saved)
+                return saved
+            fresh = await self.repo.get(session.id)
+            if fresh is None:
+                return session.ended(deadline, Status.ABANDONED)
+            session = fresh
+        raise Conflict("the session is changing concurrently; try again")
+
+    async def _end_if_running(self, session: FocusSession, status: Status) -> None:
+        for _ in range(SAVE_ATTEMPTS):
+            session = await self._settle(session, self.clock.now())
+            if not session.status.is_running:
+                return
+            now = self.clock.now()
+            saved = await self.repo.save(session.ended(now, status), now)
+            if saved is not None:
+                self.hub.publish(saved)
+                return
+            fresh = await self.repo.get(session.id)
+            if fresh is None:
+                return
+            session = fresh
+        raise Conflict("the session is changing concurrently; try again")
+
+    async def _change(self, user_id: str, session_id: str, change: Change) -> FocusSession:
+        for _ in range(SAVE_ATTEMPTS):
+            now = self.clock.now()
+            current = await self._load(user_id, session_id, now)
+            updated = change(current, now)
+            if updated is current:
+                return current
+            saved = await self.repo.save(updated, now)
+            if saved is not None:
+                self.hub.publish(saved)
+                return saved
+        raise Conflict("the session is changing concurrently; try again")

@@ -1,0 +1,73 @@
+"""Beanie documents: how users and sessions are stored, with the indexes queries use."""
+
+from datetime import datetime
+from typing import ClassVar
+
+from beanie import Document, PydanticObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+
+class UserDocument(Document):
+    email: str
+    """Lower-cased, so uniqueness is case-insensitive."""
+    password_hash: str
+    display_name: str | None = None
+    timezone: str = "UTC"
+    created_at: datetime
+
+    class Settings:
+        name = "users"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),
+        ]
+
+
+class SessionDocument(Document):
+    user_id: PydanticObjectId
+    target_minutes: int
+    content_id: str | None = None
+    status: str
+    running: bool
+    """True while ACTIVE or PAUSED; a partial unique index keeps one per user."""
+    idle_threshold: int
+    started_at: datetime
+    paused_ms: int = 0
+    paused_at: datetime | None = None
+    ended_at: datetime | None = None
+    last_activity_second: int = 0
+    idle_before: int = 0
+    tab_switches: int = 0
+    last_activity_at: datetime
+    last_signal_at: datetime
+    focus_score: int | None = None
+    # Counters as of `counted_at`, for readers of the raw collection and for
+    # aggregations; the API always recomputes them from the timeline.
+    elapsed_seconds: int = 0
+    active_seconds: int = 0
+    idle_seconds: int = 0
+    counted_at: datetime
+    version: int = 0
+    """Bumped by every write, for optimistic concurrency."""
+
+    class Settings:
+        name = "sessions"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel(
+                [("user_id", ASCENDING), ("started_at", DESCENDING), ("_id", DESCENDING)],
+                name="user_newest_first",
+            ),
+            IndexModel(
+                [("user_id", ASCENDING)],
+                unique=True,
+                partialFilterExpression={"running": True},
+                name="one_running_per_user",
+            ),
+            IndexModel(
+                [("user_id", ASCENDING), ("status", ASCENDING), ("ended_at", DESCENDING)],
+                name="user_status_ended",
+            ),
+            IndexModel(
+                [("running", ASCENDING), ("last_signal_at", ASCENDING)],
+                name="running_by_last_signal",
+            ),
+        ]

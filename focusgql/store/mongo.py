@@ -1,0 +1,102 @@
+"""The MongoDB client, Beanie initialisation, and the embedded SecantusDB server."""
+
+import asyncio
+import logging
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from beanie import init_beanie
+from pymongo import AsyncMongoClient
+
+from focusgql.store.documents import SessionDocument, UserDocument
+
+log = logging.getLogger(__name__)
+
+DOCUMENTS = [UserDocument, SessionDocument]
+
+
+def make_client(uri: str) -> AsyncMongoClient[dict[str, object]]:
+    # tz_aware: PyMongo otherwise returns naive datetimes.
+    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+async def init_database(client: AsyncMongoClient[dict[str, object]], name: str) -> None:
+    await init_beanie(database=client[name], document_models=DOCUMENTS)
+
+
+async def ping(client: AsyncMongoClient[dict[str, object]]) -> bool:
+    try:
+        await asyncio.wait_for(client.admin.command("ping"), timeout=2)
+    except Exception:
+        return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class EmbeddedServer:
+    """SecantusDB as a child process, for running with nothing installed by hand."""
+
+    def __init__(self, storage_path: Path | str, port: int | None = None) -> None:
+        self.storage_path = storage_path
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def start(self, timeout: float = 30.0) -> None:
+        if isinstance(self.storage_path, Path):
+            self.storage_path.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.storage_path),
+            "--log-level",
+            "WARNING",
+        ]
+        try:
+            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        except FileNotFoundError as error:  # pragma: no cover - broken install
+            raise RuntimeError(
+                "SecantusDB is not installed: pip install 'focusgql[embedded]'"
+            ) from error
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    "SecantusDB exited at start (is 'focusgql[embedded]' installed?)"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    log.info("embedded SecantusDB listening on port %d", self.port)
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"SecantusDB did not listen on port {self.port} in {timeout}s")
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()

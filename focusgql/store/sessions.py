@@ -1,0 +1,223 @@
+"""Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from focusgql.domain.session import FocusSession, snapshot
+from focusgql.domain.timeline import Status, Timeline
+from focusgql.services.ports import (
+    PageCursor,
+    RunningSessionExists,
+    SessionFilter,
+    SessionTotals,
+)
+from focusgql.store.documents import SessionDocument
+
+Raw = dict[str, Any]
+
+
+def to_domain(raw: Raw) -> FocusSession:
+    return FocusSession(
+        id=str(raw["_id"]),
+        user_id=str(raw["user_id"]),
+        target_minutes=raw["target_minutes"],
+        content_id=raw.get("content_id"),
+        timeline=Timeline(
+            started_at=raw["started_at"],
+            idle_threshold=raw["idle_threshold"],
+            status=Status(raw["status"]),
+            paused_ms=raw["paused_ms"],
+            paused_at=raw.get("paused_at"),
+            ended_at=raw.get("ended_at"),
+            last_activity_second=raw["last_activity_second"],
+            idle_before=raw["idle_before"],
+        ),
+        last_activity_at=raw["last_activity_at"],
+        last_signal_at=raw["last_signal_at"],
+        tab_switches=raw["tab_switches"],
+        focus_score=raw.get("focus_score"),
+        version=raw["version"],
+    )
+
+
+def to_fields(session: FocusSession, now: datetime) -> Raw:
+    """Every stored field but the id, owner and version; counters as of `now`."""
+    timeline = session.timeline
+    counted = snapshot(session, now)
+    return {
+        "target_minutes": session.target_minutes,
+        "content_id": session.content_id,
+        "status": timeline.status.value,
+        "running": timeline.status.is_running,
+        "idle_threshold": timeline.idle_threshold,
+        "started_at": timeline.started_at,
+        "paused_ms": timeline.paused_ms,
+        "paused_at": timeline.paused_at,
+        "ended_at": timeline.ended_at,
+        "last_activity_second": timeline.last_activity_second,
+        "idle_before": timeline.idle_before,
+        "last_activity_at": session.last_activity_at,
+        "last_signal_at": session.last_signal_at,
+        "focus_score": session.focus_score,
+        "elapsed_seconds": counted.elapsed,
+        "active_seconds": counted.active,
+        "idle_seconds": counted.idle,
+        "counted_at": now,
+    }
+
+
+def _oid(value: str) -> ObjectId | None:
+    return ObjectId(value) if ObjectId.is_valid(value) else None
+
+
+def _match(user_id: str, where: SessionFilter) -> Raw:
+    query: Raw = {"user_id": ObjectId(user_id)}
+    if where.status is not None:
+        query["status"] = where.status.value
+    started: Raw = {}
+    if where.started_after is not None:
+        started["$gte"] = where.started_after
+    if where.started_before is not None:
+        started["$lt"] = where.started_before
+    if started:
+        query["started_at"] = started
+    return query
+
+
+class MongoSessionRepository:
+    def __init__(self) -> None:
+        self._collection: AsyncCollection[Raw] = SessionDocument.get_pymongo_collection()
+
+    def new_id(self) -> str:
+        return str(ObjectId())
+
+    async def add(self, session: FocusSession) -> FocusSession:
+        raw = {
+            "_id": ObjectId(session.id),
+            "user_id": ObjectId(session.user_id),
+            "tab_switches": session.tab_switches,
+            "version": 0,
+            **to_fields(session, session.timeline.started_at),
+        }
+        try:
+            await self._collection.insert_one(raw)
+        except DuplicateKeyError as error:
+            raise RunningSessionExists(session.user_id) from error
+        return replace(session, version=0)
+
+    async def get(self, session_id: str) -> FocusSession | None:
+        oid = _oid(session_id)
+        raw = await self._collection.find_one({"_id": oid}) if oid else None
+        return to_domain(raw) if raw else None
+
+    async def running_for(self, user_id: str) -> FocusSession | None:
+        raw = await self._collection.find_one({"user_id": ObjectId(user_id), "running": True})
+        return to_domain(raw) if raw else None
+
+    async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
+        # tab_switches is left out: only add_tab_switch changes it, with $inc,
+        # and that bumps the version so a concurrent save here retries.
+        raw = await self._collection.find_one_and_update(
+            {"_id": ObjectId(session.id), "version": session.version},
+            {"$set": to_fields(session, now), "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return to_domain(raw) if raw else None
+
+    async def add_tab_switch(self, session_id: str, user_id: str, now: datetime) -> bool:
+        oid = _oid(session_id)
+        if oid is None:
+            return False
+        result = await self._collection.update_one(
+            {"_id": oid, "user_id": ObjectId(user_id), "status": Status.ACTIVE.value},
+            {"$inc": {"tab_switches": 1, "version": 1}, "$max": {"last_signal_at": now}},
+        )
+        return result.modified_count == 1
+
+    async def touch(self, session_id: str, now: datetime) -> None:
+        await self._collection.update_one(
+            {"_id": ObjectId(session_id), "running": True},
+            {"$max": {"last_signal_at": now}},
+        )
+
+    async def delete(self, session_id: str, user_id: str) -> bool:
+        oid = _oid(session_id)
+        if oid is None:
+            return False
+        result = await self._collection.delete_one({"_id": oid, "user_id": ObjectId(user_id)})
+        return result.deleted_count == 1
+
+    async def page(
+        self, user_id: str, where: SessionFilter, after: PageCursor | None, limit: int
+    ) -> list[FocusSession]:
+        query = _match(user_id, where)
+        if after is not None:
+            position = {
+                "$or": [
+                    {"started_at": {"$lt": after.started_at}},
+                    {"started_at": after.started_at, "_id": {"$lt": ObjectId(after.session_id)}},
+                ]
+            }
+            query = {"$and": [query, position]}
+        cursor = (
+            self._collection.find(query)
+            .sort([("started_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [to_domain(raw) async for raw in cursor]
+
+    async def count(self, user_id: str, where: SessionFilter) -> int:
+        return await self._collection.count_documents(_match(user_id, where))
+
+    async def silent_since(self, deadline: datetime, limit: int) -> list[FocusSession]:
+        cursor = (
+            self._collection.find({"running": True, "last_signal_at": {"$lte": deadline}})
+            .sort("last_signal_at", ASCENDING)
+            .limit(limit)
+        )
+        return [to_domain(raw) async for raw in cursor]
+
+    async def totals(self, user_id: str) -> SessionTotals:
+        owner = ObjectId(user_id)
+        total = await self._collection.count_documents({"user_id": owner})
+        ended = {"user_id": owner, "running": False}
+        rows = await (
+            await self._collection.aggregate(
+                [
+                    {"$match": ended},
+                    {
+                        "$group": {
+                            "_id": None,
+                            "ended": {"$sum": 1},
+                            "focus": {"$sum": "$active_seconds"},
+                            "scores": {"$sum": "$focus_score"},
+                        }
+                    },
+                ]
+            )
+        ).to_list()
+        last = await self._collection.find_one(
+            ended,
+            projection={"focus_score": 1},
+            sort=[("ended_at", DESCENDING), ("_id", DESCENDING)],
+        )
+        completed = self._collection.find(
+            {"user_id": owner, "status": Status.COMPLETED.value}, projection={"ended_at": 1}
+        )
+        completed_at = [raw["ended_at"] async for raw in completed]
+        summary = rows[0] if rows else {"ended": 0, "focus": 0, "scores": 0}
+        return SessionTotals(
+            total_sessions=total,
+            ended_sessions=summary["ended"],
+            completed_sessions=len(completed_at),
+            total_focus_seconds=summary["focus"],
+            score_sum=summary["scores"],
+            last_focus_score=last["focus_score"] if last else None,
+            completed_at=completed_at,
+        )

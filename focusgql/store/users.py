@@ -1,0 +1,66 @@
+"""Users in MongoDB; the email index makes registration race-free."""
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from focusgql.domain.user import User
+from focusgql.services.ports import EmailTaken
+from focusgql.store.documents import UserDocument
+
+Raw = dict[str, Any]
+
+
+def to_domain(raw: Raw) -> User:
+    created_at: datetime = raw["created_at"]
+    return User(
+        id=str(raw["_id"]),
+        email=raw["email"],
+        display_name=raw.get("display_name"),
+        timezone=raw.get("timezone", "UTC"),
+        created_at=created_at,
+    )
+
+
+class MongoUserRepository:
+    def __init__(self) -> None:
+        self._collection: AsyncCollection[Raw] = UserDocument.get_pymongo_collection()
+
+    def new_id(self) -> str:
+        return str(ObjectId())
+
+    async def add(self, user: User, password_hash: str) -> User:
+        try:
+            await self._collection.insert_one(
+                {
+                    "_id": ObjectId(user.id),
+                    "email": user.email,
+                    "password_hash": password_hash,
+                    "display_name": user.display_name,
+                    "timezone": user.timezone,
+                    "created_at": user.created_at,
+                }
+            )
+        except DuplicateKeyError as error:
+            raise EmailTaken(user.email) from error
+        return user
+
+    async def get(self, user_id: str) -> User | None:
+        if not ObjectId.is_valid(user_id):
+            return None
+        raw = await self._collection.find_one({"_id": ObjectId(user_id)})
+        return to_domain(raw) if raw else None
+
+    async def credentials(self, email: str) -> tuple[User, str] | None:
+        raw = await self._collection.find_one({"email": email})
+        return (to_domain(raw), raw["password_hash"]) if raw else None
+
+    async def update(self, user: User) -> User:
+        await self._collection.update_one(
+            {"_id": ObjectId(user.id)},
+            {"$set": {"display_name": user.display_name, "timezone": user.timezone}},
+        )
+        return user

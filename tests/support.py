@@ -1,0 +1,130 @@
+"""Test helpers: a clock driven by hand, a running server, a small GraphQL client."""
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+
+from focusgql.app import create_app
+from focusgql.clock import Clock
+from focusgql.settings import Settings
+from focusgql.store.mongo import free_port
+
+_emails = itertools.count()
+
+
+class ManualClock:
+    """Time stands still until a test moves it; sleepers wake when it passes them."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep_until(self, deadline: datetime) -> None:
+        if deadline <= self._now:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (deadline, future)
+        self._sleepers.append(entry)
+        try:
+            await future
+        finally:
+            with contextlib.suppress(ValueError):
+                self._sleepers.remove(entry)
+
+    def advance(self, seconds: float = 0, *, milliseconds: int = 0) -> datetime:
+        self._now += timedelta(seconds=seconds, milliseconds=milliseconds)
+        for deadline, future in list(self._sleepers):
+            if deadline <= self._now and not future.done():
+                future.set_result(None)
+        return self._now
+
+
+@dataclass
+class RunningServer:
+    url: str
+    clock: Clock
+    settings: Settings
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: Settings, clock: Clock) -> AsyncIterator[RunningServer]:
+    """A real uvicorn server on a free loopback port, in this event loop."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, clock),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ws_per_message_deflate=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during startup")
+        await asyncio.sleep(0.01)
+    try:
+        yield RunningServer(url=f"http://127.0.0.1:{port}", clock=clock, settings=settings)
+    finally:
+        server.should_exit = True
+        await task
+
+
+class GraphQLError(AssertionError):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.get("extensions", {}).get("code") for e in self.errors]
+
+
+class Client:
+    """GraphQL over HTTP as any client would send it."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
+        self.http = http
+        self.token = token
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code in (200, 400), response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await self.raw(query, variables)
+        if body.get("errors"):
+            raise GraphQLError(body["errors"])
+        return body["data"]
+
+    def as_user(self, token: str | None) -> "Client":
+        return Client(self.http, token)
+
+    async def register(self, timezone: str = "UTC") -> "Client":
+        email = f"person{next(_emails)}-{id(self)}@example.com"
+        data = await self.execute(
+            "mutation($input: RegisterInput!) { register(input: $input) { token user { id } } }",
+            {"input": {"email": email, "password": "correct horse battery", "timezone": timezone}},
+        )
+        return self.as_user(data["register"]["token"])
