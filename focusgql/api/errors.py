@@ -5,6 +5,7 @@ import logging
 from graphql.error import GraphQLError
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from focusgql.domain.errors import FocusError, Unavailable
 
@@ -40,6 +41,10 @@ def classify(error: GraphQLError) -> GraphQLError:
     if isinstance(original, (ServerSelectionTimeoutError, ConnectionFailure)):
         log.warning("database unavailable: %s", type(original).__name__)
         return _with_code(error, Unavailable.code, "the database is unavailable; try again")
+    if isinstance(original, InvalidOperationTypeError | CannotGetOperationTypeError):
+        # e.g. a mutation sent over the legacy graphql-ws protocol, which only
+        # carries subscriptions here: use graphql-transport-ws or HTTP for those.
+        return _with_code(error, "BAD_USER_INPUT")
     if original is None:
         if error.extensions and "code" in error.extensions:
             return error

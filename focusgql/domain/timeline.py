@@ -4,11 +4,16 @@ Session time tau(t) is the wall time since `started_at` minus all paused time;
 it stands still while PAUSED and after the end. Tick k happens when tau reaches
 k, so `elapsed = floor(tau)`.
 
-An activity at tau marks session-second a = ceil(tau) as active; creating and
-resuming a session count as activity, a tab switch does not. Tick k is idle
-when k - a_last > T, where a_last is the latest activity second at or before k
-and T the idle threshold. Hence active + idle == elapsed, and with a_last and
-`idle_before` (idle ticks before a_last) persisted:
+An activity marks as active the session-second a whose tick has not happened
+yet: a = floor(tau) + 1, which is ceil(tau) except at a whole second, where
+tick tau has just been counted (creation, at tau = 0, marks second 0). DESIGN.md
+says ceil(tau); at a whole second that would turn a tick already reported idle
+back into active (a resume after a pause at tau = 20.000 did exactly that), so
+ticks at an instant come before the events at that instant and counters never
+go back. Creating and resuming count as activity; a tab switch does not.
+Tick k is idle when k - a_last > T, where a_last is the latest activity second
+at or before k and T the idle threshold. Hence active + idle == elapsed, and
+with a_last and `idle_before` (idle ticks before a_last) persisted:
 
     idle(k) = idle_before + max(0, k - a_last - T)        for k >= a_last - 1
 
@@ -87,7 +92,8 @@ class Timeline:
         return self.elapsed(now) - self.idle(now)
 
     def is_idle(self, now: datetime) -> bool:
-        """Whether the latest tick was idle and the session is still counting."""
+        """Whether the session is counting and idle: its latest tick was idle and no
+        activity has come since."""
         k = self.elapsed(now)
         return self.status is Status.ACTIVE and k - self.last_activity_second > self.idle_threshold
 
@@ -106,7 +112,8 @@ class Timeline:
         """Mark the current session-second active; a no-op unless ACTIVE."""
         if self.status is not Status.ACTIVE:
             return self
-        a = -(-self.session_ms(now) // MS_PER_SECOND)
+        tau_ms = self.session_ms(now)
+        a = tau_ms // MS_PER_SECOND + 1 if tau_ms > 0 else 0
         if a <= self.last_activity_second:
             return self
         gap = max(0, a - 1 - self.last_activity_second - self.idle_threshold)
