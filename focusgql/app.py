@@ -4,21 +4,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from focusgql.api.schema import build_schema
 from focusgql.api.view import FocusGraphQL
 from focusgql.auth import load_or_create_secret
-from focusgql.bootstrap import wire
+from focusgql.bootstrap import Wiring, wire
 from focusgql.clock import Clock, SystemClock
 from focusgql.settings import Settings
+from focusgql.store.changes import ChangeFeed
 from focusgql.store.mongo import EmbeddedServer, init_database, make_client, ping
 
 log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"  # the dashboard: plain HTML + ES modules
 
 
 class _LazyGraphQL:
@@ -47,7 +52,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await asyncio.to_thread(embedded.start)
             uri = embedded.uri
         client = make_client(uri)
-        reaper: asyncio.Task[None] | None = None
+        background: list[asyncio.Task[None]] = []
+        wiring: Wiring | None = None
         try:
             await init_database(client, settings.database)
             secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
@@ -60,18 +66,27 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             wiring = wire(settings, clock, secret)
             graphql.view = FocusGraphQL(build_schema(), wiring.services)
             app.state.client = client
-            app.state.services = wiring.services
-            reaper = asyncio.create_task(
-                wiring.services.sessions.run_reaper(settings.reaper_interval_seconds)
+            app.state.wiring = wiring
+            sessions = wiring.services.sessions
+            feed = ChangeFeed(
+                wiring.sessions_repo, sessions.known, sessions.observe, sessions.observe_deleted
             )
+            background = [
+                asyncio.create_task(sessions.run_reaper(settings.reaper_interval_seconds)),
+                asyncio.create_task(wiring.checkpointer.run()),
+                asyncio.create_task(feed.run()),
+            ]
+            app.state.change_feed = feed
             yield
         finally:
-            if reaper is not None:
-                reaper.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await reaper
-            if graphql.view is not None:
-                await wiring.hub.close()
+                    await task
+            if wiring is not None:
+                wiring.hub.close()
+                with contextlib.suppress(Exception):
+                    await wiring.checkpointer.flush()  # leave fresh counters behind
             await client.close()
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
@@ -84,12 +99,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
+        return FileResponse(STATIC / "index.html")
 
     app = Starlette(
         routes=[
             Route("/health", health),
             Route("/", home),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

@@ -7,7 +7,8 @@ from focusgql.api.context import Services
 from focusgql.auth import TokenIssuer
 from focusgql.clock import Clock
 from focusgql.services.accounts import AccountService
-from focusgql.services.live import InProcessHub
+from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.live import LiveHub
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.stats import StatsService
 from focusgql.settings import Settings
@@ -18,13 +19,16 @@ from focusgql.store.users import MongoUserRepository
 @dataclass(frozen=True, slots=True)
 class Wiring:
     services: Services
-    hub: InProcessHub
+    hub: LiveHub
+    checkpointer: Checkpointer
+    sessions_repo: MongoSessionRepository
 
 
 def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     """Services over the initialised database (init_beanie must have run)."""
     sessions_repo = MongoSessionRepository()
-    hub = InProcessHub(clock)
+    hub = LiveHub(clock)
+    checkpointer = Checkpointer(sessions_repo, clock, settings.checkpoint_seconds)
     tokens = TokenIssuer(
         secret=jwt_secret,
         issuer=settings.jwt_issuer,
@@ -37,7 +41,9 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     )
     services = Services(
         accounts=AccountService(MongoUserRepository(), tokens, clock),
-        sessions=SessionService(sessions_repo, hub, clock, policy),
+        sessions=SessionService(sessions_repo, hub, clock, policy, checkpointer),
         stats=StatsService(sessions_repo, clock),
     )
-    return Wiring(services=services, hub=hub)
+    return Wiring(
+        services=services, hub=hub, checkpointer=checkpointer, sessions_repo=sessions_repo
+    )

@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from focusgql import __version__
@@ -11,20 +12,42 @@ from focusgql import __version__
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from focusgql.auth import load_or_create_secret
     from focusgql.settings import Settings
+    from focusgql.store.mongo import EmbeddedServer
 
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
-    uvicorn.run(
-        "focusgql.app:create_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level,
-        ws_per_message_deflate=False,
-    )
+    log = logging.getLogger("focusgql.cli")
+    # Everything every worker must share is settled here, once, and handed to
+    # the workers through the environment: the database and the signing key.
+    embedded = None
+    if settings.mongodb_uri is None:
+        embedded = EmbeddedServer(settings.data_dir / "db")
+        embedded.start()
+        os.environ["FOCUSGQL_MONGODB_URI"] = embedded.uri
+    if settings.jwt_secret is None:
+        os.environ["FOCUSGQL_JWT_SECRET"] = load_or_create_secret(settings.data_dir)
+        log.warning(
+            "FOCUSGQL_JWT_SECRET is not set: using a generated secret kept in %s",
+            settings.data_dir / "jwt-secret",
+        )
+    try:
+        uvicorn.run(
+            "focusgql.app:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            reload=args.reload,
+            log_level=settings.log_level,
+            ws_per_message_deflate=False,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
     return 0
 
 
@@ -88,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the API server")
     serve.add_argument("--host", default=None, help="default FOCUSGQL_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default FOCUSGQL_PORT or 8000")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes sharing the port (default 1)"
+    )
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="mint a development token for a user")

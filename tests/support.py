@@ -3,7 +3,10 @@
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,15 +22,39 @@ from focusgql.store.mongo import free_port
 _emails = itertools.count()
 
 
+class _ManualTimer:
+    def __init__(self, deadline: datetime, callback: Callable[[], None]) -> None:
+        self.deadline = deadline
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class ManualClock:
-    """Time stands still until a test moves it; sleepers wake when it passes them."""
+    """Time stands still until a test moves it; timers and sleepers fire as it passes them."""
 
     def __init__(self, start: datetime) -> None:
         self._now = start
         self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
+        self._timers: list[_ManualTimer] = []
 
     def now(self) -> datetime:
         return self._now
+
+    def call_at(self, deadline: datetime, callback: Callable[[], None]) -> _ManualTimer:
+        timer = _ManualTimer(deadline, callback)
+        if deadline <= self._now:
+            asyncio.get_running_loop().call_soon(self._run, timer)
+        else:
+            self._timers.append(timer)
+        return timer
+
+    @staticmethod
+    def _run(timer: _ManualTimer) -> None:
+        if not timer.cancelled:
+            timer.callback()
 
     async def sleep_until(self, deadline: datetime) -> None:
         if deadline <= self._now:
@@ -43,6 +70,10 @@ class ManualClock:
 
     def advance(self, seconds: float = 0, *, milliseconds: int = 0) -> datetime:
         self._now += timedelta(seconds=seconds, milliseconds=milliseconds)
+        due = sorted((t for t in self._timers if t.deadline <= self._now), key=lambda t: t.deadline)
+        self._timers = [t for t in self._timers if t.deadline > self._now and not t.cancelled]
+        for timer in due:
+            self._run(timer)
         for deadline, future in list(self._sleepers):
             if deadline <= self._now and not future.done():
                 future.set_result(None)
@@ -128,3 +159,61 @@ class Client:
             {"input": {"email": email, "password": "correct horse battery", "timezone": timezone}},
         )
         return self.as_user(data["register"]["token"])
+
+
+@dataclass
+class ServerProcess:
+    """`focusgql serve` as a separate OS process, the way it runs in production."""
+
+    url: str
+    process: "subprocess.Popen[bytes]"
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    assert settings.mongodb_uri and settings.jwt_secret
+    return {
+        **os.environ,
+        "FOCUSGQL_MONGODB_URI": settings.mongodb_uri,
+        "FOCUSGQL_DATABASE": settings.database,
+        "FOCUSGQL_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+        "FOCUSGQL_DATA_DIR": str(settings.data_dir),
+        "FOCUSGQL_LOG_LEVEL": "warning",
+        **extra,
+    }
+
+
+@contextlib.asynccontextmanager
+async def spawn(settings: Settings, **extra_env: str) -> AsyncIterator[ServerProcess]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the server runs on
+        [sys.executable, "-m", "focusgql", "serve", "--port", str(port)],
+        env=server_env(settings, **extra_env),
+        stdin=subprocess.DEVNULL,
+    )
+    server = ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            async with asyncio.timeout(30):
+                while True:
+                    assert process.poll() is None, "focusgql serve exited at startup"
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await http.get("/health")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                await asyncio.to_thread(process.wait, 15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -30,5 +30,5 @@ def decode_cursor(cursor: str) -> PageCursor:
         millis_text, _, sid = base64.urlsafe_b64decode(padded).decode().partition(":")
         started_at = datetime.fromtimestamp(int(millis_text) / 1000, tz=UTC)
         return PageCursor(started_at=started_at, session_id=parse_session_id(sid))
-    except (ValueError, binascii.Error, OverflowError, UnicodeDecodeError, BadUserInput) as error:
+    except (ValueError, binascii.Error, OverflowError, OSError, BadUserInput) as error:
         raise BadUserInput("not a valid cursor", field="after") from error

@@ -12,13 +12,7 @@ from focusgql.api.inputs import (
     UpdateSessionInput,
 )
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
-from focusgql.domain.session import FocusSession as DomainSession
-from focusgql.domain.session import snapshot
 from focusgql.services.sessions import SessionEdit
-
-
-def _view(ctx: Context, session: DomainSession) -> FocusSession:
-    return FocusSession.from_frame(session, snapshot(session, ctx.services.sessions.clock.now()))
 
 
 @strawberry.type
@@ -55,7 +49,7 @@ class Mutation:
             input.content_id,
             input.idle_threshold_seconds,
         )
-        return _view(ctx, created)
+        return FocusSession.from_frame(created)
 
     @strawberry.mutation(
         description="Change target or content, or pause (PAUSED) / resume (ACTIVE)."
@@ -72,7 +66,7 @@ class Mutation:
         updated = await ctx.services.sessions.edit(
             await ctx.current_user_id(), parse_session_id(id), edit
         )
-        return _view(ctx, updated)
+        return FocusSession.from_frame(updated)
 
     @strawberry.mutation(description="End a running session and score it.")
     async def end_session(
@@ -85,7 +79,7 @@ class Mutation:
         ended = await ctx.services.sessions.end(
             await ctx.current_user_id(), parse_session_id(id), status.to_domain()
         )
-        return _view(ctx, ended)
+        return FocusSession.from_frame(ended)
 
     @strawberry.mutation(description="Delete a session; stats read as if it never existed.")
     async def delete_session(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
@@ -93,7 +87,7 @@ class Mutation:
         deleted = await ctx.services.sessions.delete(
             await ctx.current_user_id(), parse_session_id(id)
         )
-        return strawberry.ID(deleted.id)
+        return strawberry.ID(deleted)
 
     @strawberry.mutation(description="Report mouse or keyboard activity in the session.")
     async def record_activity(
@@ -103,7 +97,7 @@ class Mutation:
         updated = await ctx.services.sessions.record_activity(
             await ctx.current_user_id(), parse_session_id(session_id)
         )
-        return _view(ctx, updated)
+        return FocusSession.from_frame(updated)
 
     @strawberry.mutation(description="Report that the person left the tab (counts while ACTIVE).")
     async def record_tab_switch(
@@ -113,4 +107,4 @@ class Mutation:
         updated = await ctx.services.sessions.record_tab_switch(
             await ctx.current_user_id(), parse_session_id(session_id)
         )
-        return _view(ctx, updated)
+        return FocusSession.from_frame(updated)

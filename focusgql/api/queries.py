@@ -16,7 +16,6 @@ from focusgql.api.types import (
     SessionStatus,
     User,
 )
-from focusgql.domain.session import snapshot
 from focusgql.services.ports import SessionFilter
 
 
@@ -30,15 +29,13 @@ class Query:
     async def session(self, info: Info[Context, None], id: strawberry.ID) -> FocusSession:
         ctx = info.context
         found = await ctx.services.sessions.get(await ctx.current_user_id(), parse_session_id(id))
-        return FocusSession.from_frame(found, snapshot(found, ctx.services.sessions.clock.now()))
+        return FocusSession.from_frame(found)
 
     @strawberry.field(description="Your running (ACTIVE or PAUSED) session, if any.")
     async def active_session(self, info: Info[Context, None]) -> Optional[FocusSession]:
         ctx = info.context
         found = await ctx.services.sessions.running(await ctx.current_user_id())
-        if found is None:
-            return None
-        return FocusSession.from_frame(found, snapshot(found, ctx.services.sessions.clock.now()))
+        return None if found is None else FocusSession.from_frame(found)
 
     @strawberry.field(description="Your sessions, newest first, a page at a time.")
     async def sessions(
@@ -59,10 +56,9 @@ class Query:
         )
         cursor = decode_cursor(after) if after is not None else None
         page = await ctx.services.sessions.page(user_id, where, first, cursor)
-        now = ctx.services.sessions.clock.now()
         edges = [
-            SessionEdge(cursor=encode_cursor(s), node=FocusSession.from_frame(s, snapshot(s, now)))
-            for s in page.sessions
+            SessionEdge(cursor=encode_cursor(f.session), node=FocusSession.from_frame(f))
+            for f in page.frames
         ]
         return SessionConnection(
             edges=edges,

@@ -23,5 +23,5 @@ class Subscription:
         frames = ctx.services.sessions.watch(
             await ctx.current_user_id(), parse_session_id(session_id)
         )
-        async for session, snap in frames:
-            yield FocusSession.from_frame(session, snap)
+        async for frame in frames:
+            yield FocusSession.from_frame(frame)

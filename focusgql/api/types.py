@@ -10,11 +10,9 @@ from strawberry.types import Info
 
 from focusgql.api.context import Context
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
-from focusgql.domain.session import FocusSession as DomainSession
-from focusgql.domain.session import Snapshot
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User as DomainUser
-from focusgql.services.ports import SessionFilter
+from focusgql.services.ports import Frame, SessionFilter
 
 
 @strawberry.enum(description="Where a session is in its life.")
@@ -88,7 +86,8 @@ class FocusSession:
     as_of: datetime = strawberry.field(description="The instant these counters are exact for.")
 
     @classmethod
-    def from_frame(cls, session: DomainSession, snap: Snapshot) -> "FocusSession":
+    def from_frame(cls, frame: Frame) -> "FocusSession":
+        session, snap = frame.session, frame.snapshot
         t = session.timeline
         return cls(
             id=strawberry.ID(session.id),

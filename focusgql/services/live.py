@@ -1,27 +1,33 @@
-"""The in-process live hub: one timer and one snapshot per watched session per tick.
+"""The live hub: one timer and one frame per watched session per tick.
 
-However many subscriptions watch a session, a single channel wakes when its
-next tick is due (or when the session changes), computes the snapshot once,
-and hands the same frame to every listener. A listener keeps only the newest
-frame, so a slow client skips frames instead of growing a queue; the final
-frame of an ended session is always the newest, so it is never lost.
+However many subscriptions watch a session, a single channel holds a timer
+for its next tick (the clock's timers share the event loop's one heap, so
+thousands of sessions cost no task or sleep each). When the tick is due, or
+the session changes, the channel builds one frame and hands it to every
+listener. A listener keeps only the newest frame, so a slow client skips
+frames instead of growing a queue; the final frame of an ended session is
+always the newest, so it is never lost.
+
+Changes reach the hub from this process's services (`publish`) and, with
+several processes on one database, from the database's change stream (see
+`store/changes.py`), whichever comes first: versions keep the order.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
-from focusgql.clock import Clock
-from focusgql.domain.session import FocusSession, snapshot
+from focusgql.clock import Clock, Timer
+from focusgql.domain.session import FocusSession
 from focusgql.services.ports import Frame
 
 
 class _Listener:
     __slots__ = ("_frame", "_ready")
 
-    def __init__(self) -> None:
-        self._frame: Frame | None = None
+    def __init__(self, frame: Frame) -> None:
+        self._frame = frame
         self._ready = asyncio.Event()
+        self._ready.set()
 
     def put(self, frame: Frame) -> None:
         self._frame = frame
@@ -30,11 +36,10 @@ class _Listener:
     async def get(self) -> Frame:
         await self._ready.wait()
         self._ready.clear()
-        assert self._frame is not None
         return self._frame
 
 
-def _is_newer(candidate: FocusSession, current: FocusSession) -> bool:
+def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
     if current.status.is_running and not candidate.status.is_running:
         return True  # an end (or a delete) always wins
     return candidate.status.is_running == current.status.is_running and (
@@ -43,58 +48,63 @@ def _is_newer(candidate: FocusSession, current: FocusSession) -> bool:
 
 
 class _Channel:
+    __slots__ = ("_timer", "clock", "listeners", "session")
+
     def __init__(self, session: FocusSession, clock: Clock) -> None:
         self.session = session
         self.clock = clock
         self.listeners: set[_Listener] = set()
-        self._changed = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name=f"live-{session.id}")
+        self._timer: Timer | None = None
+        self._arm()
 
     def update(self, session: FocusSession) -> None:
-        if _is_newer(session, self.session):
+        if is_newer(session, self.session):
             self.session = session
-            self._changed.set()
+            self._broadcast()
+            self._arm()
 
     def listen(self) -> _Listener:
-        listener = _Listener()
-        listener.put(self._frame())
+        listener = _Listener(Frame.at(self.session, self.clock.now()))
         self.listeners.add(listener)
         return listener
 
     def close(self) -> None:
-        self._task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    def _frame(self) -> Frame:
-        return self.session, snapshot(self.session, self.clock.now())
+    def _arm(self) -> None:
+        self.close()
+        due = self.session.timeline.next_tick_due(self.clock.now())
+        if due is not None:
+            self._timer = self.clock.call_at(due, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._broadcast()
+        self._arm()
 
     def _broadcast(self) -> None:
-        frame = self._frame()
+        frame = Frame.at(self.session, self.clock.now())
         for listener in self.listeners:
             listener.put(frame)
 
-    async def _run(self) -> None:
-        while self.session.status.is_running:
-            due = self.session.timeline.next_tick_due(self.clock.now())
-            await self._sleep_or_change(due)
-            self._changed.clear()
-            self._broadcast()
 
-    async def _sleep_or_change(self, due: object) -> None:
-        changed = asyncio.ensure_future(self._changed.wait())
-        waiters: set[asyncio.Future[object]] = {changed}
-        if due is not None:
-            waiters.add(asyncio.ensure_future(self.clock.sleep_until(due)))  # type: ignore[arg-type]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-
-class InProcessHub:
+class LiveHub:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._channels: dict[str, _Channel] = {}
+
+    @property
+    def watched(self) -> int:
+        return len(self._channels)
+
+    def watched_ids(self) -> list[str]:
+        return list(self._channels)
+
+    def known(self, session_id: str) -> FocusSession | None:
+        channel = self._channels.get(session_id)
+        return channel.session if channel is not None else None
 
     def publish(self, session: FocusSession) -> None:
         channel = self._channels.get(session.id)
@@ -112,7 +122,7 @@ class InProcessHub:
             while True:
                 frame = await listener.get()
                 yield frame
-                if not frame[0].status.is_running:
+                if not frame.session.status.is_running:
                     return
         finally:
             channel.listeners.discard(listener)
@@ -120,9 +130,7 @@ class InProcessHub:
                 del self._channels[session.id]
                 channel.close()
 
-    async def close(self) -> None:
+    def close(self) -> None:
         for channel in self._channels.values():
             channel.close()
-        with contextlib.suppress(Exception):
-            await asyncio.sleep(0)
         self._channels.clear()

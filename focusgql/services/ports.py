@@ -5,12 +5,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from focusgql.domain.session import FocusSession, Snapshot
+from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User
 
-Frame = tuple[FocusSession, Snapshot]
-"""A session and its counters at one instant, as watchers receive it."""
+
+class Frame:
+    """A session and its counters at one instant: what a read or a tick shows.
+
+    One frame is built per session per tick and shared by all its watchers;
+    `encoded` caches its serialized forms so each is built once too.
+    """
+
+    __slots__ = ("encoded", "session", "snapshot")
+
+    def __init__(self, session: FocusSession, snapshot: Snapshot) -> None:
+        self.session = session
+        self.snapshot = snapshot
+        self.encoded: dict[object, str] = {}
+
+    @classmethod
+    def at(cls, session: FocusSession, now: datetime) -> "Frame":
+        return cls(session, snapshot(session, now))
 
 
 class RunningSessionExists(Exception):
@@ -66,6 +82,11 @@ class SessionRepository(Protocol):
         """Atomically count a tab switch on an ACTIVE session; False if none matched."""
         ...
 
+    async def checkpoint(self, sessions: list[FocusSession], now: datetime) -> int:
+        """Store the counters of these sessions as of `now`, each only if still at
+        its version; one round trip. How many were written."""
+        ...
+
     async def touch(self, session_id: str, now: datetime) -> None:
         """Record a client signal (keeps a watched session from being abandoned)."""
         ...
@@ -107,5 +128,5 @@ class LiveHub(Protocol):
         ...
 
     def watch(self, session: FocusSession) -> AsyncIterator[Frame]:
-        """The session at once, then on every tick and change, until it has ended."""
+        """A frame at once, then on every tick and change, until the session has ended."""
         ...

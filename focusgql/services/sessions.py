@@ -15,6 +15,7 @@ from focusgql.domain.session import (
     check_target_minutes,
 )
 from focusgql.domain.timeline import InvalidTransition, Status, start
+from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.ports import (
     Frame,
     LiveHub,
@@ -45,7 +46,7 @@ class SessionPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    sessions: list[FocusSession]
+    frames: list[Frame]
     has_next: bool
 
 
@@ -66,24 +67,51 @@ def _transition(error: InvalidTransition) -> Conflict:
 
 class SessionService:
     def __init__(
-        self, repo: SessionRepository, hub: LiveHub, clock: Clock, policy: SessionPolicy
+        self,
+        repo: SessionRepository,
+        hub: LiveHub,
+        clock: Clock,
+        policy: SessionPolicy,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self.repo = repo
         self.hub = hub
         self.clock = clock
         self.policy = policy
+        self.checkpointer = checkpointer
+
+    def observe(self, session: FocusSession) -> None:
+        """A newer state of a session, from here or another process: tell the
+        watchers and the checkpointer."""
+        self.hub.publish(session)
+        if self.checkpointer is not None:
+            self.checkpointer.track(session)
+
+    def known(self, session_id: str) -> FocusSession | None:
+        """The newest state of a session this process watches or keeps counting."""
+        known = self.hub.known(session_id)
+        if known is None and self.checkpointer is not None:
+            known = self.checkpointer.known(session_id)
+        return known
+
+    def observe_deleted(self, session_id: str) -> None:
+        known = self.known(session_id)
+        if known is not None and known.status.is_running:
+            self.observe(known.ended(self.clock.now(), Status.ABANDONED))
 
     # -- reading -----------------------------------------------------------------
 
-    async def get(self, user_id: str, session_id: str) -> FocusSession:
-        return await self._load(user_id, session_id, self.clock.now())
+    async def get(self, user_id: str, session_id: str) -> Frame:
+        now = self.clock.now()
+        return Frame.at(await self._load(user_id, session_id, now), now)
 
-    async def running(self, user_id: str) -> FocusSession | None:
+    async def running(self, user_id: str) -> Frame | None:
         session = await self.repo.running_for(user_id)
         if session is None:
             return None
-        session = await self._settle(session, self.clock.now())
-        return session if session.status.is_running else None
+        now = self.clock.now()
+        session = await self._settle(session, now)
+        return Frame.at(session, now) if session.status.is_running else None
 
     async def page(
         self, user_id: str, where: SessionFilter, first: int, after: PageCursor | None
@@ -93,21 +121,21 @@ class SessionService:
             raise BadUserInput(f"first must be between {low} and {high}", field="first")
         rows = await self.repo.page(user_id, where, after, first + 1)
         now = self.clock.now()
-        sessions = [await self._settle(s, now) for s in rows[:first]]
-        return Page(sessions=sessions, has_next=len(rows) > first)
+        frames = [Frame.at(await self._settle(s, now), now) for s in rows[:first]]
+        return Page(frames=frames, has_next=len(rows) > first)
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
         return await self.repo.count(user_id, where)
 
     async def watch(self, user_id: str, session_id: str) -> AsyncIterator[Frame]:
         """Frames for a live view; an open watch counts as a client signal."""
-        session = await self.get(user_id, session_id)
+        session = (await self.get(user_id, session_id)).session
         keepalive = self.policy.keepalive_every
         last_signal = self.clock.now()
         async for frame in self.hub.watch(session):
             yield frame
             now = self.clock.now()
-            if frame[0].status.is_running and now - last_signal >= keepalive:
+            if frame.session.status.is_running and now - last_signal >= keepalive:
                 last_signal = now
                 await self.repo.touch(session_id, now)
 
@@ -119,7 +147,7 @@ class SessionService:
         target_minutes: int,
         content_id: str | None = None,
         idle_threshold: int | None = None,
-    ) -> FocusSession:
+    ) -> Frame:
         check_target_minutes(target_minutes)
         check_content_id(content_id)
         threshold = check_idle_threshold(
@@ -143,11 +171,11 @@ class SessionService:
                 created = await self.repo.add(session)
             except RunningSessionExists:
                 continue  # another create won the race: end that one too
-            self.hub.publish(created)
-            return created
+            self.observe(created)
+            return Frame.at(created, now)
         raise Conflict("sessions are being created concurrently; try again")
 
-    async def edit(self, user_id: str, session_id: str, edit: SessionEdit) -> FocusSession:
+    async def edit(self, user_id: str, session_id: str, edit: SessionEdit) -> Frame:
         if edit.target_minutes is not None:
             check_target_minutes(edit.target_minutes)
         check_content_id(edit.content_id)
@@ -184,7 +212,7 @@ class SessionService:
 
         return await self._change(user_id, session_id, apply)
 
-    async def end(self, user_id: str, session_id: str, status: Status) -> FocusSession:
+    async def end(self, user_id: str, session_id: str, status: Status) -> Frame:
         if status.is_running:
             raise BadUserInput("status must be COMPLETED or ABANDONED", field="status")
 
@@ -196,16 +224,16 @@ class SessionService:
 
         return await self._change(user_id, session_id, apply)
 
-    async def delete(self, user_id: str, session_id: str) -> FocusSession:
-        session = await self.get(user_id, session_id)
+    async def delete(self, user_id: str, session_id: str) -> str:
+        session = (await self.get(user_id, session_id)).session
         if not await self.repo.delete(session_id, user_id):
             raise NotFound("session not found")
         if session.status.is_running:
             # Watchers see it end; the ABANDONED state is never stored.
-            self.hub.publish(session.ended(self.clock.now(), Status.ABANDONED))
-        return session
+            self.observe(session.ended(self.clock.now(), Status.ABANDONED))
+        return session.id
 
-    async def record_activity(self, user_id: str, session_id: str) -> FocusSession:
+    async def record_activity(self, user_id: str, session_id: str) -> Frame:
         def apply(session: FocusSession, now: datetime) -> FocusSession:
             self._require_running(session)
             timeline = session.timeline.record_activity(now)
@@ -216,7 +244,7 @@ class SessionService:
 
         return await self._change(user_id, session_id, apply)
 
-    async def record_tab_switch(self, user_id: str, session_id: str) -> FocusSession:
+    async def record_tab_switch(self, user_id: str, session_id: str) -> Frame:
         now = self.clock.now()
         session = await self._load(user_id, session_id, now)
         self._require_running(session)
@@ -226,8 +254,8 @@ class SessionService:
             # It was paused, ended or deleted in between: report the truth.
             self._require_running(await self._load(user_id, session_id, now))
         fresh = await self._load(user_id, session_id, now)
-        self.hub.publish(fresh)
-        return fresh
+        self.observe(fresh)
+        return Frame.at(fresh, now)
 
     async def reap(self, limit: int = 500) -> int:
         """End every running session silent past the abandon window; how many ended."""
@@ -268,7 +296,7 @@ class SessionService:
                 return session
             saved = await self.repo.save(session.ended(deadline, Status.ABANDONED), deadline)
             if saved is not None:
-                self.hub.publish(saved)
+                self.observe(saved)
                 return saved
             fresh = await self.repo.get(session.id)
             if fresh is None:
@@ -284,7 +312,7 @@ class SessionService:
             now = self.clock.now()
             saved = await self.repo.save(session.ended(now, status), now)
             if saved is not None:
-                self.hub.publish(saved)
+                self.observe(saved)
                 return
             fresh = await self.repo.get(session.id)
             if fresh is None:
@@ -292,15 +320,16 @@ class SessionService:
             session = fresh
         raise Conflict("the session is changing concurrently; try again")
 
-    async def _change(self, user_id: str, session_id: str, change: Change) -> FocusSession:
+    async def _change(self, user_id: str, session_id: str, change: Change) -> Frame:
+        """Apply `change` as of now; the frame shows the session at that instant."""
         for _ in range(SAVE_ATTEMPTS):
             now = self.clock.now()
             current = await self._load(user_id, session_id, now)
             updated = change(current, now)
             if updated is current:
-                return current
+                return Frame.at(current, now)
             saved = await self.repo.save(updated, now)
             if saved is not None:
-                self.hub.publish(saved)
-                return saved
+                self.observe(saved)
+                return Frame.at(saved, now)
         raise Conflict("the session is changing concurrently; try again")

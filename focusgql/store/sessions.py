@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -46,10 +46,20 @@ def to_domain(raw: Raw) -> FocusSession:
     )
 
 
+def counters(session: FocusSession, now: datetime) -> Raw:
+    """The stored copy of the live counters, as of `now`."""
+    counted = snapshot(session, now)
+    return {
+        "elapsed_seconds": counted.elapsed,
+        "active_seconds": counted.active,
+        "idle_seconds": counted.idle,
+        "counted_at": now,
+    }
+
+
 def to_fields(session: FocusSession, now: datetime) -> Raw:
     """Every stored field but the id, owner and version; counters as of `now`."""
     timeline = session.timeline
-    counted = snapshot(session, now)
     return {
         "target_minutes": session.target_minutes,
         "content_id": session.content_id,
@@ -65,10 +75,7 @@ def to_fields(session: FocusSession, now: datetime) -> Raw:
         "last_activity_at": session.last_activity_at,
         "last_signal_at": session.last_signal_at,
         "focus_score": session.focus_score,
-        "elapsed_seconds": counted.elapsed,
-        "active_seconds": counted.active,
-        "idle_seconds": counted.idle,
-        "counted_at": now,
+        **counters(session, now),
     }
 
 
@@ -93,6 +100,9 @@ def _match(user_id: str, where: SessionFilter) -> Raw:
 class MongoSessionRepository:
     def __init__(self) -> None:
         self._collection: AsyncCollection[Raw] = SessionDocument.get_pymongo_collection()
+        self.collection = self._collection
+        self.documents_written = 0
+        """Session documents inserted, updated or deleted by this process."""
 
     def new_id(self) -> str:
         return str(ObjectId())
@@ -107,6 +117,7 @@ class MongoSessionRepository:
         }
         try:
             await self._collection.insert_one(raw)
+            self.documents_written += 1
         except DuplicateKeyError as error:
             raise RunningSessionExists(session.user_id) from error
         return replace(session, version=0)
@@ -128,7 +139,24 @@ class MongoSessionRepository:
             {"$set": to_fields(session, now), "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        self.documents_written += raw is not None
         return to_domain(raw) if raw else None
+
+    async def checkpoint(self, sessions: list[FocusSession], now: datetime) -> int:
+        if not sessions:
+            return 0
+        result = await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": ObjectId(s.id), "version": s.version},
+                    {"$set": counters(s, now)},
+                )
+                for s in sessions
+            ],
+            ordered=False,
+        )
+        self.documents_written += result.modified_count
+        return result.modified_count
 
     async def add_tab_switch(self, session_id: str, user_id: str, now: datetime) -> bool:
         oid = _oid(session_id)
@@ -138,19 +166,22 @@ class MongoSessionRepository:
             {"_id": oid, "user_id": ObjectId(user_id), "status": Status.ACTIVE.value},
             {"$inc": {"tab_switches": 1, "version": 1}, "$max": {"last_signal_at": now}},
         )
+        self.documents_written += result.modified_count
         return result.modified_count == 1
 
     async def touch(self, session_id: str, now: datetime) -> None:
-        await self._collection.update_one(
+        result = await self._collection.update_one(
             {"_id": ObjectId(session_id), "running": True},
             {"$max": {"last_signal_at": now}},
         )
+        self.documents_written += result.modified_count
 
     async def delete(self, session_id: str, user_id: str) -> bool:
         oid = _oid(session_id)
         if oid is None:
             return False
         result = await self._collection.delete_one({"_id": oid, "user_id": ObjectId(user_id)})
+        self.documents_written += result.deleted_count
         return result.deleted_count == 1
 
     async def page(

@@ -1,0 +1,453 @@
+// The focusgql dashboard: plain ES module, no build step, no dependencies.
+// Queries and mutations go over fetch; the live counters come from the
+// `sessionTicks` subscription over graphql-transport-ws (client below).
+
+const TOKEN_KEY = "focusgql.token";
+const ACTIVITY_EVERY_MS = 1000; // at most one recordActivity per second
+const RECONNECT_MS = 2000;
+
+const SESSION = `id status targetMinutes contentId startedAt endedAt asOf
+  elapsedSeconds activeSeconds idleSeconds isIdle tabSwitches remainingSeconds
+  focusScore projectedFocusScore
+  scoreBreakdown { completion activityRatio tabSwitchPenalty idlePenalty score }`;
+const STATS = `stats { totalSessions completedSessions totalFocusSeconds
+  averageFocusScore lastFocusScore currentStreak longestStreak }`;
+const HISTORY = `sessions(first: 10, after: $after) {
+  edges { node { id status targetMinutes contentId startedAt elapsedSeconds focusScore } }
+  pageInfo { hasNextPage endCursor } }`;
+
+const Q = {
+  load: `query Load($after: String) { me { email displayName ${STATS} }
+    activeSession { ${SESSION} } ${HISTORY} }`,
+  refresh: `query Refresh($after: String) { me { ${STATS} } ${HISTORY} }`,
+  history: `query History($after: String) { ${HISTORY} }`,
+  register: `mutation Register($input: RegisterInput!) { register(input: $input) { token } }`,
+  login: `mutation Login($email: String!, $password: String!) {
+    login(email: $email, password: $password) { token } }`,
+  create: `mutation Create($input: CreateSessionInput!) { createSession(input: $input) { ${SESSION} } }`,
+  update: `mutation Update($id: ID!, $status: SessionStatus!) {
+    updateSession(id: $id, input: {status: $status}) { ${SESSION} } }`,
+  end: `mutation End($id: ID!) { endSession(id: $id) { ${SESSION} } }`,
+  activity: `mutation Activity($id: ID!) { recordActivity(sessionId: $id) { ${SESSION} } }`,
+  tab: `mutation Tab($id: ID!) { recordTabSwitch(sessionId: $id) { ${SESSION} } }`,
+  ticks: `subscription Ticks($id: ID!) { sessionTicks(sessionId: $id) { ${SESSION} } }`,
+};
+
+// ---- GraphQL over HTTP -------------------------------------------------------
+
+class RequestError extends Error {
+  constructor(errors) {
+    super(errors.map((e) => e.message).join(" "));
+    this.codes = errors.map((e) => e.extensions?.code);
+  }
+}
+
+async function request(query, variables = {}) {
+  const headers = { "content-type": "application/json", accept: "application/json" };
+  if (state.token) headers.authorization = `Bearer ${state.token}`;
+  let body;
+  try {
+    const response = await fetch("/graphql", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
+    body = await response.json();
+  } catch {
+    throw new RequestError([{ message: "The server cannot be reached; try again." }]);
+  }
+  if (body.errors?.length) throw new RequestError(body.errors);
+  return body.data;
+}
+
+// ---- graphql-transport-ws (github.com/enisdenjo/graphql-ws PROTOCOL.md) ------
+
+class SubscriptionClient {
+  #socket = null;
+  #ready = null;
+  #sinks = new Map();
+  #nextId = 1;
+
+  constructor(url, connectionParams) {
+    this.url = url;
+    this.connectionParams = connectionParams;
+  }
+
+  // sink: {next(result), error(graphqlErrors), complete(), closed(closeEvent)}
+  subscribe(payload, sink) {
+    const id = String(this.#nextId++);
+    this.#sinks.set(id, sink);
+    this.#connect().then(
+      (socket) => this.#sinks.has(id) && send(socket, { id, type: "subscribe", payload }),
+      () => {}, // the close handler has told every sink already
+    );
+    return () => {
+      if (this.#sinks.delete(id) && this.#socket?.readyState === WebSocket.OPEN) {
+        send(this.#socket, { id, type: "complete" });
+      }
+      this.#closeIfIdle();
+    };
+  }
+
+  #connect() {
+    if (this.#ready) return this.#ready;
+    this.#ready = new Promise((resolve, reject) => {
+      const socket = new WebSocket(this.url, "graphql-transport-ws");
+      this.#socket = socket;
+      socket.onopen = () =>
+        send(socket, { type: "connection_init", payload: this.connectionParams });
+      socket.onmessage = ({ data }) => {
+        const message = JSON.parse(data);
+        const sink = this.#sinks.get(message.id);
+        if (message.type === "connection_ack") resolve(socket);
+        else if (message.type === "ping") send(socket, { type: "pong" });
+        else if (message.type === "next") sink?.next(message.payload);
+        else if (message.type === "error" || message.type === "complete") {
+          this.#sinks.delete(message.id);
+          if (message.type === "error") sink?.error(message.payload);
+          else sink?.complete();
+          this.#closeIfIdle();
+        }
+      };
+      socket.onclose = (event) => {
+        this.#socket = this.#ready = null;
+        reject(event);
+        const sinks = [...this.#sinks.values()];
+        this.#sinks.clear();
+        for (const sink of sinks) sink.closed(event);
+      };
+    });
+    return this.#ready;
+  }
+
+  #closeIfIdle() {
+    if (this.#sinks.size === 0) this.close();
+  }
+
+  close() {
+    this.#socket?.close(1000, "Normal Closure");
+  }
+}
+
+function send(socket, message) {
+  socket.send(JSON.stringify(message));
+}
+
+// ---- state and rendering -----------------------------------------------------
+
+const state = {
+  token: localStorage.getItem(TOKEN_KEY),
+  ws: null, // SubscriptionClient for the current token
+  session: null, // the latest snapshot of the session on screen
+  stopWatching: null,
+  lastActivity: 0,
+  after: null, // history cursor
+};
+
+const $ = (id) => document.getElementById(id);
+
+function setText(id, text) {
+  $(id).textContent = text;
+}
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+function clock(seconds) {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = String(seconds % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+const percent = (ratio) => `${Math.round(ratio * 100)} %`;
+const points = (value) => (value ? `−${value.toFixed(1)}` : "0");
+const running = (s) => s && (s.status === "ACTIVE" || s.status === "PAUSED");
+
+function showError(error) {
+  setText("error", error instanceof Error ? error.message : String(error));
+  show("error", true);
+}
+
+function clearError() {
+  show("error", false);
+}
+
+function announce(text) {
+  setText("announce", text);
+}
+
+function renderSignedIn(me) {
+  show("auth", false);
+  show("dashboard", true);
+  show("sign-out", true);
+  setText("who", me.displayName || me.email);
+}
+
+function renderSignedOut() {
+  show("auth", true);
+  show("dashboard", false);
+  show("sign-out", false);
+  setText("who", "");
+}
+
+// Snapshots arrive from ticks and from mutation results; keep the newest.
+function applySnapshot(s) {
+  const current = state.session;
+  if (current?.id === s.id && Date.parse(s.asOf) < Date.parse(current.asOf)) return;
+  if (current?.id === s.id && !running(current) && running(s)) return;
+  state.session = s;
+  if (running(s)) renderLive(s);
+  else renderResult(s);
+}
+
+function renderLive(s) {
+  show("start", false);
+  show("result", false);
+  show("live", true);
+  setText("live-content", s.contentId || "Focus session");
+  setText("status", s.status === "PAUSED" ? "Paused" : "Active");
+  $("status").dataset.status = s.status;
+  setText("elapsed", clock(s.elapsedSeconds));
+  $("elapsed").dataset.seconds = s.elapsedSeconds;
+  setText("target", clock(s.targetMinutes * 60));
+  $("progress").value = Math.min(1, s.elapsedSeconds / (s.targetMinutes * 60));
+  setText("active", clock(s.activeSeconds));
+  setText("idle", clock(s.idleSeconds));
+  setText("remaining", clock(s.remainingSeconds));
+  setText("tab-switches", String(s.tabSwitches));
+  setText("projected", String(s.projectedFocusScore));
+  show("idle-note", s.isIdle && s.status === "ACTIVE");
+  show("pause", s.status === "ACTIVE");
+  show("resume", s.status === "PAUSED");
+}
+
+function renderResult(s) {
+  const shown = !$("result").hidden && $("result").dataset.session === s.id;
+  if (state.stopWatching) state.stopWatching();
+  show("live", false);
+  show("start", true);
+  show("result", true);
+  $("result").dataset.session = s.id;
+  setText("result-status", s.status === "COMPLETED" ? "completed" : "abandoned");
+  setText("final-score", String(s.focusScore ?? s.scoreBreakdown.score));
+  const b = s.scoreBreakdown;
+  setText("b-completion", percent(b.completion));
+  setText("b-activity", percent(b.activityRatio));
+  setText("b-tabs", points(b.tabSwitchPenalty));
+  setText("b-idle", points(b.idlePenalty));
+  setText(
+    "result-figures",
+    `${clock(s.elapsedSeconds)} of ${clock(s.targetMinutes * 60)}: ` +
+      `${clock(s.activeSeconds)} active, ${clock(s.idleSeconds)} idle, ` +
+      `${s.tabSwitches} tab switch${s.tabSwitches === 1 ? "" : "es"}.`,
+  );
+  if (!shown) {
+    announce(`Session ${s.status.toLowerCase()}: score ${s.focusScore}.`);
+    refresh();
+  }
+}
+
+function renderStats(stats) {
+  const days = (n) => `${n} day${n === 1 ? "" : "s"}`;
+  setText("s-streak", days(stats.currentStreak));
+  setText("s-longest", days(stats.longestStreak));
+  setText("s-total", String(stats.totalSessions));
+  setText("s-completed", String(stats.completedSessions));
+  setText("s-focus", clock(stats.totalFocusSeconds));
+  setText("s-average", stats.averageFocusScore?.toFixed(1) ?? "—");
+  setText("s-last", stats.lastFocusScore == null ? "—" : String(stats.lastFocusScore));
+}
+
+function renderHistory(connection, append) {
+  const rows = $("history-rows");
+  if (!append) rows.replaceChildren();
+  const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  for (const { node } of connection.edges) {
+    const row = rows.insertRow();
+    row.dataset.status = node.status;
+    const cells = [
+      when.format(new Date(node.startedAt)),
+      node.contentId || "—",
+      `${node.targetMinutes} min`,
+      clock(node.elapsedSeconds),
+      node.status.toLowerCase(),
+      node.focusScore == null ? "—" : String(node.focusScore),
+    ];
+    cells.forEach((text, i) => {
+      const cell = row.insertCell();
+      cell.textContent = text;
+      if (i === cells.length - 1) cell.className = "num";
+    });
+  }
+  state.after = connection.pageInfo.endCursor;
+  show("more", connection.pageInfo.hasNextPage);
+  show("history-empty", rows.rows.length === 0);
+}
+
+// ---- actions -----------------------------------------------------------------
+
+function watch(id) {
+  if (state.stopWatching) state.stopWatching();
+  let stopped = false;
+  const stop = state.ws.subscribe(
+    { query: Q.ticks, variables: { id }, operationName: "Ticks" },
+    {
+      next: (result) => {
+        if (result.errors?.length) showError(new RequestError(result.errors));
+        if (result.data) applySnapshot(result.data.sessionTicks);
+      },
+      error: (errors) => showError(new RequestError(errors)),
+      complete: () => {},
+      closed: (event) => {
+        if (stopped) return;
+        if (event.code === 4403 || event.code === 4401) {
+          signOut("Your sign-in is no longer valid: please sign in again.");
+        } else if (running(state.session) && state.session.id === id) {
+          setTimeout(() => !stopped && state.session?.id === id && watch(id), RECONNECT_MS);
+        }
+      },
+    },
+  );
+  state.stopWatching = () => {
+    stopped = true;
+    state.stopWatching = null;
+    stop();
+  };
+}
+
+async function act(work) {
+  clearError();
+  try {
+    await work();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function load() {
+  try {
+    const data = await request(Q.load, { after: null });
+    renderSignedIn(data.me);
+    renderStats(data.me.stats);
+    renderHistory(data.sessions, false);
+    show("start", true);
+    if (data.activeSession) {
+      applySnapshot(data.activeSession);
+      watch(data.activeSession.id);
+    }
+  } catch (error) {
+    if (error.codes?.includes("UNAUTHENTICATED")) signOut("Please sign in again.");
+    else showError(error);
+  }
+}
+
+async function refresh() {
+  try {
+    const data = await request(Q.refresh, { after: null });
+    renderStats(data.me.stats);
+    renderHistory(data.sessions, false);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function signIn(token) {
+  state.token = token;
+  localStorage.setItem(TOKEN_KEY, token);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  state.ws = new SubscriptionClient(`${scheme}://${location.host}/graphql`, {
+    authorization: `Bearer ${token}`,
+  });
+  return load();
+}
+
+function signOut(message) {
+  if (state.stopWatching) state.stopWatching();
+  state.ws?.close();
+  Object.assign(state, { token: null, ws: null, session: null, after: null });
+  localStorage.removeItem(TOKEN_KEY);
+  for (const id of ["live", "result"]) show(id, false);
+  renderSignedOut();
+  if (message) showError(message);
+}
+
+// Activity and tab switches are reported only while the session runs; an error
+// from one that raced with the end of the session is not worth showing.
+async function signal(query) {
+  const s = state.session;
+  if (!s || s.status !== "ACTIVE") return;
+  try {
+    const data = await request(query, { id: s.id });
+    applySnapshot(Object.values(data)[0]);
+  } catch (error) {
+    if (state.session?.id === s.id && state.session.status === "ACTIVE") showError(error);
+  }
+}
+
+function onActivity() {
+  const now = Date.now();
+  if (state.session?.status !== "ACTIVE" || now - state.lastActivity < ACTIVITY_EVERY_MS) return;
+  state.lastActivity = now;
+  signal(Q.activity);
+}
+
+function onVisibilityChange() {
+  if (document.visibilityState === "hidden" || document.hidden) signal(Q.tab);
+}
+
+function bind() {
+  $("auth-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const email = form.get("email");
+    const password = form.get("password");
+    act(async () => {
+      if (event.submitter?.value === "register") {
+        const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+        const data = await request(Q.register, { input: { email, password, timezone } });
+        await signIn(data.register.token);
+      } else {
+        const data = await request(Q.login, { email, password });
+        await signIn(data.login.token);
+      }
+      event.target.reset();
+    });
+  });
+  $("start-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const input = { targetMinutes: Number(form.get("targetMinutes")) };
+    if (form.get("contentId")) input.contentId = form.get("contentId");
+    act(async () => {
+      const { createSession } = await request(Q.create, { input });
+      applySnapshot(createSession);
+      watch(createSession.id);
+      announce("Session started.");
+      refresh();
+    });
+  });
+  const update = (status, message) => () =>
+    act(async () => {
+      const data = await request(Q.update, { id: state.session.id, status });
+      applySnapshot(data.updateSession);
+      announce(message);
+    });
+  $("pause").addEventListener("click", update("PAUSED", "Session paused."));
+  $("resume").addEventListener("click", update("ACTIVE", "Session resumed."));
+  $("end").addEventListener("click", () =>
+    act(async () => applySnapshot((await request(Q.end, { id: state.session.id })).endSession)),
+  );
+  $("more").addEventListener("click", () =>
+    act(async () => renderHistory((await request(Q.history, { after: state.after })).sessions, true)),
+  );
+  $("sign-out").addEventListener("click", () => signOut());
+  document.addEventListener("mousemove", onActivity, { passive: true });
+  document.addEventListener("keydown", onActivity);
+  document.addEventListener("visibilitychange", onVisibilityChange);
+}
+
+bind();
+if (state.token) signIn(state.token);
+else renderSignedOut();

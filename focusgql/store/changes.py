@@ -1,0 +1,76 @@
+"""Follow the sessions collection's change stream, so that several processes
+on one database serve the same live sessions.
+
+A mutation handled by another process reaches this one's watchers within a
+tick. Only sessions this process cares about are looked at; updates that do
+not bump the version (checkpoints, keep-alive signals) are skipped, and a
+change already known here (this process made it) costs no read.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pymongo.errors import PyMongoError
+
+from focusgql.domain.session import FocusSession
+from focusgql.store.sessions import MongoSessionRepository
+
+log = logging.getLogger(__name__)
+
+PIPELINE = [{"$match": {"operationType": {"$in": ["update", "replace", "delete"]}}}]
+
+
+class ChangeFeed:
+    def __init__(
+        self,
+        repo: MongoSessionRepository,
+        known: Callable[[str], FocusSession | None],
+        observe: Callable[[FocusSession], None],
+        deleted: Callable[[str], None],
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.repo = repo
+        self.known = known
+        self.observe = observe
+        self.deleted = deleted
+        self.retry_seconds = retry_seconds
+        self.ready = asyncio.Event()
+        """Set once the stream is open: changes from then on are seen."""
+
+    async def run(self) -> None:
+        resume_token: Any = None
+        warned = False
+        while True:
+            try:
+                async with await self.repo.collection.watch(
+                    PIPELINE, resume_after=resume_token
+                ) as stream:
+                    self.ready.set()
+                    warned = False
+                    async for change in stream:
+                        resume_token = stream.resume_token
+                        await self.handle(change)
+            except PyMongoError as error:
+                if not warned:
+                    log.warning("change stream unavailable (%s); retrying", error)
+                    warned = True
+                resume_token = None if "resume" in str(error).lower() else resume_token
+                await asyncio.sleep(self.retry_seconds)
+
+    async def handle(self, change: dict[str, Any]) -> None:
+        session_id = str(change["documentKey"]["_id"])
+        known = self.known(session_id)
+        if known is None:
+            return
+        if change["operationType"] == "delete":
+            self.deleted(session_id)
+            return
+        fields = change.get("updateDescription", {}).get("updatedFields", {})
+        version = fields.get("version")
+        if change["operationType"] == "update" and (version is None or version <= known.version):
+            return
+        fresh = await self.repo.get(session_id)
+        if fresh is not None:
+            self.observe(fresh)
