@@ -10,6 +10,8 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
 
 from focusgql.api.context import Context, Services, bearer_token
+from focusgql.api.fastpath import TickPlans
+from focusgql.api.ticking import TickingTransportWSHandler
 from focusgql.domain.errors import Unauthenticated
 
 
@@ -25,12 +27,15 @@ def _connection_token(params: dict[str, object] | None) -> str | None:
 
 
 class FocusGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TickingTransportWSHandler
+
     def __init__(self, schema: BaseSchema, services: Services) -> None:
         super().__init__(
             schema,
             connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.services = services
+        self.tick_plans = TickPlans(schema._schema)  # type: ignore[attr-defined]
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

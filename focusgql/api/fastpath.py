@@ -1,0 +1,169 @@
+"""Ticks without a GraphQL execution per tick.
+
+Most live dashboards subscribe to `sessionTicks` with a plain list of scalar
+fields. For such a document the selection is compiled once (and cached by its
+text): each tick's payload is then built straight from the frame, serialized
+once per frame and selection, and shared by every subscriber asking for the
+same fields. Anything else (fragments, directives, nested objects such as
+`scoreBreakdown`, the legacy protocol) takes Strawberry's normal execution,
+and a test checks the two give identical payloads.
+"""
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    VariableNode,
+    parse,
+    validate,
+)
+from graphql import GraphQLSchema as CoreSchema
+
+from focusgql.api.types import FocusSession
+from focusgql.services.ports import Frame
+
+MAX_SELECTIONS = 64
+CACHE_SIZE = 256
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()  # what Strawberry's DateTime scalar sends
+    if isinstance(value, Enum):
+        return value.name
+    return value
+
+
+def _readers(core: CoreSchema) -> dict[str, Callable[[FocusSession], object]]:
+    """GraphQL leaf field name -> how to read it off the Strawberry object."""
+    definition = FocusSession.__strawberry_definition__  # type: ignore[attr-defined]
+    python_names = {_graphql_name(field): field.python_name for field in definition.fields}
+    object_type = core.get_type("FocusSession")
+    assert isinstance(object_type, GraphQLObjectType)
+    readers: dict[str, Callable[[FocusSession], object]] = {}
+    for name, field in object_type.fields.items():
+        named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if isinstance(named, GraphQLScalarType | GraphQLEnumType) and name in python_names:
+            attribute = python_names[name]
+            readers[name] = lambda obj, attribute=attribute: _json_value(getattr(obj, attribute))
+    return readers
+
+
+def _graphql_name(field: Any) -> str:
+    if field.graphql_name:
+        return str(field.graphql_name)
+    head, *rest = field.python_name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+@dataclass(frozen=True, slots=True)
+class TickPlan:
+    root_key: str
+    selections: tuple[tuple[str, str], ...]
+    """(response key, field name) in document order."""
+    literal_id: str | None
+    variable: str | None
+
+    def session_id(self, variables: dict[str, object] | None) -> str | None:
+        if self.literal_id is not None:
+            return self.literal_id
+        value = (variables or {}).get(self.variable or "")
+        return value if isinstance(value, str) else None
+
+
+class TickPlans:
+    def __init__(self, core: CoreSchema) -> None:
+        self.core = core
+        self.readers = _readers(core)
+        self._plans: OrderedDict[tuple[str, str | None], TickPlan | None] = OrderedDict()
+
+    def get(self, query: str, operation_name: str | None) -> TickPlan | None:
+        key = (query, operation_name)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        plan = self._compile(query, operation_name)
+        self._plans[key] = plan
+        if len(self._plans) > CACHE_SIZE:
+            self._plans.popitem(last=False)
+        return plan
+
+    def encode(self, plan: TickPlan, frame: Frame) -> str:
+        """The `next` payload for this plan, built once per frame and selection."""
+        cached = frame.encoded.get(plan)
+        if cached is not None:
+            return cached
+        view = frame.encoded.get(FocusSession)
+        if view is None:
+            view = frame.encoded[FocusSession] = FocusSession.from_frame(frame)  # type: ignore[assignment]
+        data = {
+            key: "FocusSession" if name == "__typename" else self.readers[name](view)  # type: ignore[arg-type]
+            for key, name in plan.selections
+        }
+        encoded = json.dumps({"data": {plan.root_key: data}}, separators=(",", ":"))
+        frame.encoded[plan] = encoded
+        return encoded
+
+    def _compile(self, query: str, operation_name: str | None) -> TickPlan | None:
+        try:
+            document = parse(query)
+        except GraphQLError:
+            return None
+        if len(document.definitions) != 1 or validate(self.core, document):
+            return None
+        (operation,) = document.definitions
+        if (
+            not isinstance(operation, OperationDefinitionNode)
+            or operation.operation is not OperationType.SUBSCRIPTION
+            or operation.directives
+            or (
+                operation_name is not None
+                and getattr(operation.name, "value", None) != operation_name
+            )
+            or len(operation.selection_set.selections) != 1
+        ):
+            return None
+        (root,) = operation.selection_set.selections
+        if not isinstance(root, FieldNode) or root.name.value != "sessionTicks" or root.directives:
+            return None
+        (argument,) = root.arguments  # validation guarantees exactly sessionId
+        literal = argument.value.value if isinstance(argument.value, StringValueNode) else None
+        variable = argument.value.name.value if isinstance(argument.value, VariableNode) else None
+        if root.selection_set is None:
+            return None
+        selections: list[tuple[str, str]] = []
+        for node in root.selection_set.selections:
+            if (
+                not isinstance(node, FieldNode)
+                or node.directives
+                or node.selection_set is not None
+                or (node.name.value not in self.readers and node.name.value != "__typename")
+            ):
+                return None
+            selections.append(((node.alias or node.name).value, node.name.value))
+        if len(selections) > MAX_SELECTIONS:
+            return None
+        return TickPlan(
+            root_key=(root.alias or root.name).value,
+            selections=tuple(selections),
+            literal_id=literal,
+            variable=variable,
+        )
+
+
+def _name(operation: OperationDefinitionNode) -> str | None:
+    return operation.name.value if operation.name else None
