@@ -102,6 +102,7 @@ async def serve(settings: Settings, clock: Clock) -> AsyncIterator[RunningServer
         log_level="warning",
         lifespan="on",
         ws_per_message_deflate=False,
+        ws_max_size=settings.ws_max_message_bytes,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -217,3 +218,32 @@ async def spawn(settings: Settings, **extra_env: str) -> AsyncIterator[ServerPro
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+async def seed_people(settings: Settings, count: int) -> list[str]:
+    """Tokens for `count` new users written straight to the database: registering
+    thousands through Argon2 would take minutes. Needs Beanie initialised (any
+    running test server has done that)."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from focusgql.auth import TokenIssuer
+    from focusgql.domain.user import User
+    from focusgql.store.users import MongoUserRepository
+
+    assert settings.jwt_secret
+    repo = MongoUserRepository()
+    issuer = TokenIssuer(
+        settings.jwt_secret.get_secret_value(),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        timedelta(seconds=settings.token_ttl_seconds),
+    )
+    now = dt.now(UTC)
+    tokens = []
+    for _ in range(count):
+        user_id = repo.new_id()
+        email = f"seeded-{user_id}@example.com"
+        await repo.add(User(user_id, email, None, "UTC", now), "not-a-real-hash")
+        tokens.append(issuer.issue(user_id, now))
+    return tokens

@@ -110,7 +110,7 @@ class Oracle:
                 if status == "ACTIVE":
                     activity.append(activity_second(tau_at(w)))
             elif event.kind is Kind.TAB_SWITCH:
-                if status in RUNNING:
+                if status == "ACTIVE":  # not while PAUSED: a paused person may leave
                     tabs += 1
             elif event.kind is Kind.PAUSE:
                 if status != "ACTIVE":
