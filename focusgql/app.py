@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -17,6 +19,8 @@ from focusgql.api.view import FocusGraphQL
 from focusgql.auth import load_or_create_secret
 from focusgql.bootstrap import Wiring, wire
 from focusgql.clock import Clock, SystemClock
+from focusgql.logs import RequestIdMiddleware
+from focusgql.redact import install as redact_tokens_in_logs
 from focusgql.settings import Settings
 from focusgql.store.changes import ChangeFeed
 from focusgql.store.mongo import EmbeddedServer, init_database, make_client, ping
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redact_tokens_in_logs()  # uvicorn has configured its loggers by now
         embedded: EmbeddedServer | None = None
         uri = settings.mongodb_uri
         if uri is None:
@@ -64,7 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                     settings.data_dir / "jwt-secret",
                 )
             wiring = wire(settings, clock, secret)
-            graphql.view = FocusGraphQL(build_schema(), wiring.services)
+            graphql.view = FocusGraphQL(build_schema(settings), wiring.services, settings)
             app.state.client = client
             app.state.wiring = wiring
             sessions = wiring.services.sessions
@@ -91,6 +96,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
+    async def metrics(request: Request) -> Response:
+        rendered = request.app.state.wiring.services.metrics.render()
+        return Response(rendered, media_type="text/plain; version=0.0.4; charset=utf-8")
+
     async def health(request: Request) -> Response:
         database = await ping(request.app.state.client)
         return JSONResponse(
@@ -104,11 +113,33 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = Starlette(
         routes=[
             Route("/health", health),
+            Route("/metrics", metrics),
             Route("/", home),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware), *_cors(settings)],
+        # Larger bodies get 413 before anything parses them (WebSocket messages
+        # are capped by uvicorn's ws_max_size, set from ws_max_message_bytes).
+        max_body_size=settings.max_body_bytes,
     )
     return app
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS for the listed origins only; none listed, no CORS headers at all."""
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            # Tokens travel in the Authorization header, never in cookies.
+            allow_credentials=False,
+            max_age=600,
+        )
+    ]

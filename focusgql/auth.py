@@ -1,17 +1,23 @@
-"""Passwords (Argon2id via argon2-cffi) and bearer tokens (PyJWT, HS256)."""
+"""Passwords (Argon2id via argon2-cffi) and bearer tokens (PyJWT)."""
 
+import re
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from focusgql.domain.errors import Unauthenticated
+from focusgql.settings import HMAC_ALGORITHMS, Settings
 
 ALGORITHM = "HS256"
+_USER_ID = re.compile(r"[0-9a-f]{24}")
 _hasher = PasswordHasher()
 
 
@@ -32,11 +38,68 @@ DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    subject: str
+    valid_until: datetime
+    """The last instant the token is accepted: its `exp` plus the leeway."""
+
+
 class TokenIssuer:
-    secret: str
-    issuer: str
-    audience: str
-    ttl: timedelta
+    """Signs our tokens (HS256, one current key) and verifies tokens by `kid` and `alg`.
+
+    Each algorithm is tied to the kind of key it may use: HMAC tokens are checked
+    with our secrets only (the current one, or an old one named by `kid`), and
+    public-key tokens with the configured public key only, so neither `alg: none`
+    nor an HS256 token signed with the public key can pass. PyJWT checks `exp`,
+    `nbf` and `iat` against the system clock, so those are checked here against
+    the injected one instead.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        issuer: str,
+        audience: str,
+        ttl: timedelta,
+        *,
+        key_id: str = "current",
+        previous_secrets: Mapping[str, str] | None = None,
+        public_key: str | None = None,
+        external_issuer: str | None = None,
+        algorithms: Iterable[str] = ("HS256",),
+        leeway: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+        self.key_id = key_id
+        self.secret = secret
+        self.secrets = {**(previous_secrets or {}), key_id: secret}
+        self.algorithms = frozenset(algorithms)
+        self.external_issuer = external_issuer or issuer
+        self.leeway = leeway
+        self.public_key: Any = None
+        if public_key is not None:
+            # Parsed once, so a bad key fails at startup rather than per request.
+            self.public_key = load_pem_public_key(public_key.encode())
+
+    @classmethod
+    def from_settings(cls, settings: Settings, secret: str) -> "TokenIssuer":
+        return cls(
+            secret,
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            timedelta(seconds=settings.token_ttl_seconds),
+            key_id=settings.jwt_key_id,
+            previous_secrets={
+                kid: value.get_secret_value()
+                for kid, value in settings.jwt_previous_secrets.items()
+            },
+            public_key=settings.jwt_public_key,
+            external_issuer=settings.jwt_external_issuer,
+            algorithms=settings.jwt_algorithms,
+            leeway=timedelta(seconds=settings.jwt_leeway_seconds),
+        )
 
     def issue(self, user_id: str, now: datetime) -> str:
         claims = {
@@ -46,30 +109,80 @@ class TokenIssuer:
             "iat": int(now.timestamp()),
             "exp": int((now + self.ttl).timestamp()),
         }
-        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHM, headers={"kid": self.key_id})
 
     def read(self, token: str, now: datetime) -> str:
-        """The user id a valid token names; Unauthenticated otherwise.
+        """The user id a valid token names; Unauthenticated otherwise."""
+        return self.verify(token, now).subject
 
-        PyJWT checks `exp` against the system clock, so that check is made
-        here against the injected one instead.
-        """
+    def verify(self, token: str, now: datetime) -> VerifiedToken:
+        """The valid token's subject and how long it stays valid; Unauthenticated otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise Unauthenticated("invalid token") from error
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if not isinstance(algorithm, str) or algorithm not in self.algorithms:
+            raise Unauthenticated("invalid token: algorithm not accepted")
+        if algorithm in HMAC_ALGORITHMS:
+            # Tokens from before key ids existed carry none: they name the current key.
+            key: Any = self.secrets.get(self.key_id if kid is None else str(kid))
+            issuer = self.issuer
+        else:
+            key, issuer = self.public_key, self.external_issuer
+        if key is None:
+            raise Unauthenticated("invalid token: unknown key")
         try:
             claims = jwt.decode(
                 token,
-                self.secret,
-                algorithms=[ALGORITHM],
-                issuer=self.issuer,
+                key,
+                algorithms=[algorithm],
+                issuer=issuer,
                 audience=self.audience,
-                options={"require": ["exp", "iat", "sub"], "verify_exp": False},
+                options={
+                    "require": ["exp", "iat", "sub", "iss", "aud"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, ValueError, RecursionError) as error:
             raise Unauthenticated("invalid token") from error
-        if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp():
+        return VerifiedToken(
+            subject=self._subject(claims), valid_until=self._check_times(claims, now)
+        )
+
+    def _check_times(self, claims: dict[str, Any], now: datetime) -> datetime:
+        """When the token stops being valid; Unauthenticated if it is not valid at `now`."""
+
+        def seconds(name: str) -> float | None:
+            value = claims.get(name)
+            if value is None and name == "nbf":
+                return None  # optional; the rest are required
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise Unauthenticated(f"invalid token: {name} is not a time")
+            return float(value)
+
+        leeway = self.leeway.total_seconds()
+        moment = now.timestamp()
+        exp, iat, nbf = seconds("exp"), seconds("iat"), seconds("nbf")
+        assert exp is not None
+        if exp + leeway <= moment:
             raise Unauthenticated("token expired")
+        for name, value in (("iat", iat), ("nbf", nbf)):
+            if value is not None and value > moment + leeway:
+                raise Unauthenticated(f"invalid token: {name} is in the future")
+        try:
+            return datetime.fromtimestamp(exp + leeway, tz=UTC)
+        except (OverflowError, OSError, ValueError) as error:
+            raise Unauthenticated("invalid token: exp is out of range") from error
+
+    @staticmethod
+    def _subject(claims: dict[str, Any]) -> str:
         subject = claims["sub"]
-        if not isinstance(subject, str):
-            raise Unauthenticated("invalid token")
+        if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
+            # Our user ids are ObjectIds; an external issuer must use them as `sub`.
+            raise Unauthenticated("invalid token: sub is not a user id")
         return subject
 
 

@@ -1,14 +1,15 @@
 """The one place where the real parts are chosen and wired together."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from focusgql.api.context import Services
 from focusgql.auth import TokenIssuer
 from focusgql.clock import Clock
+from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.live import LiveHub
+from focusgql.services.ratelimit import Bucket, RateLimiter, RatePolicy
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.stats import StatsService
 from focusgql.settings import Settings
@@ -27,23 +28,40 @@ class Wiring:
 def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     """Services over the initialised database (init_beanie must have run)."""
     sessions_repo = MongoSessionRepository()
-    hub = LiveHub(clock)
+    metrics = Metrics()
+    hub = LiveHub(clock, lateness=metrics.tick_lateness.observe)
     checkpointer = Checkpointer(sessions_repo, clock, settings.checkpoint_seconds)
-    tokens = TokenIssuer(
-        secret=jwt_secret,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ttl=timedelta(seconds=settings.token_ttl_seconds),
+    metrics.read_at_scrape(
+        watched=lambda: hub.watched,
+        subscriptions=lambda: hub.listeners,
+        running=lambda: checkpointer.tracked,
+        writes=lambda: sessions_repo.documents_written,
     )
+    tokens = TokenIssuer.from_settings(settings, jwt_secret)
     policy = SessionPolicy(
         idle_threshold=settings.idle_threshold_seconds,
         abandon_after=settings.abandon_after_seconds,
     )
+    sessions = SessionService(sessions_repo, hub, clock, policy, checkpointer)
     services = Services(
         accounts=AccountService(MongoUserRepository(), tokens, clock),
-        sessions=SessionService(sessions_repo, hub, clock, policy, checkpointer),
-        stats=StatsService(sessions_repo, clock),
+        sessions=sessions,
+        # Reading the running session settles one that lapsed unread.
+        stats=StatsService(sessions_repo, clock, settle=sessions.running),
+        limits=RateLimiter(rate_policy(settings)),
+        metrics=metrics,
     )
     return Wiring(
         services=services, hub=hub, checkpointer=checkpointer, sessions_repo=sessions_repo
+    )
+
+
+def rate_policy(settings: Settings) -> RatePolicy:
+    return RatePolicy(
+        {
+            Bucket.LOGIN_PER_ADDRESS: settings.rate_limit_login_per_address,
+            Bucket.LOGIN_PER_ACCOUNT: settings.rate_limit_login_per_account,
+            Bucket.MUTATIONS_PER_USER: settings.rate_limit_mutations_per_user,
+            Bucket.MUTATIONS_PER_ADDRESS: settings.rate_limit_mutations_per_address,
+        }
     )

@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import sys
 
@@ -13,13 +14,13 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from focusgql.auth import load_or_create_secret
+    from focusgql.logs import log_config
     from focusgql.settings import Settings
     from focusgql.store.mongo import EmbeddedServer
 
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    config = log_config(settings.log_level, settings.log_format)
+    logging.config.dictConfig(config)
     log = logging.getLogger("focusgql.cli")
     # Everything every worker must share is settled here, once, and handed to
     # the workers through the environment: the database and the signing key.
@@ -43,7 +44,9 @@ def _serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             reload=args.reload,
             log_level=settings.log_level,
-            ws_per_message_deflate=False,
+            log_config=config,
+            ws_per_message_deflate=False,  # no compression: no decompression bombs
+            ws_max_size=settings.ws_max_message_bytes,  # larger messages close with 1009
         )
     finally:
         if embedded is not None:
@@ -83,14 +86,7 @@ async def _mint(email: str) -> str:
             if settings.jwt_secret
             else load_or_create_secret(settings.data_dir)
         )
-        from datetime import timedelta
-
-        issuer = TokenIssuer(
-            secret,
-            settings.jwt_issuer,
-            settings.jwt_audience,
-            timedelta(seconds=settings.token_ttl_seconds),
-        )
+        issuer = TokenIssuer.from_settings(settings, secret)
         return issuer.issue(found[0].id, SystemClock().now())
     finally:
         await client.close()

@@ -1,9 +1,24 @@
 """Configuration from the environment (prefix FOCUSGQL_); built by the app factory."""
 
 from pathlib import Path
+from typing import Annotated, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse_many
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Algorithms a token may be verified with: HMAC with our secrets, the rest with
+# FOCUSGQL_JWT_PUBLIC_KEY. "none" is never among them.
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+PUBLIC_KEY_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+# HS256 keys shorter than the hash (32 bytes) are guessable offline; PyJWT warns too.
+MIN_SECRET_LENGTH = 32
+
+# Comma-separated in the environment ("a,b"); a JSON list works too.
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -22,6 +37,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text or as JSON objects."
+    )
 
     jwt_secret: SecretStr | None = Field(
         default=None,
@@ -30,6 +48,48 @@ class Settings(BaseSettings):
     jwt_issuer: str = "focusgql"
     jwt_audience: str = "focusgql"
     token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    jwt_key_id: str = Field(
+        default="current", min_length=1, description="`kid` of tokens signed with jwt_secret."
+    )
+    jwt_previous_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Old HS256 secrets by kid, still accepted: JSON, {"2026-01": "..."}.',
+    )
+    jwt_public_key: str | None = Field(
+        default=None, description="PEM public key of an external token issuer (RS*/ES*/PS*)."
+    )
+    jwt_external_issuer: str | None = Field(
+        default=None, description="`iss` required of public-key tokens; default jwt_issuer."
+    )
+    jwt_algorithms: CommaList = Field(
+        default_factory=lambda: ["HS256"], description="Algorithms a token may be signed with."
+    )
+    jwt_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat."
+    )
+
+    # Abuse limits (see SECURITY.md).
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_query_depth: int = Field(default=8, ge=1)
+    max_aliases: int = Field(default=10, ge=0)
+    max_query_tokens: int = Field(default=1000, ge=10)
+    max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    connection_init_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    introspection: bool = True
+    allowed_origins: CommaList = Field(
+        default_factory=list,
+        description="Browser origins, besides the server's own, allowed to open a WebSocket.",
+    )
+    cors_origins: CommaList = Field(
+        default_factory=list, description="Browser origins allowed to call /graphql over HTTP."
+    )
+
+    # Rate limits, in the `limits` notation ("10/minute", "5/second;100/hour"); "" = none.
+    rate_limit_login_per_address: str = "30/minute;200/hour"
+    rate_limit_login_per_account: str = "10/minute;50/hour"
+    rate_limit_mutations_per_user: str = "120/minute"
+    rate_limit_mutations_per_address: str = "600/minute"
 
     idle_threshold_seconds: int = Field(default=15, ge=5, le=3600)
     abandon_after_seconds: int = Field(default=1800, gt=0)
@@ -37,3 +97,52 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(
         default=10.0, gt=0, description="How often stored counters of running sessions refresh."
     )
+
+    @field_validator("jwt_algorithms", "allowed_origins", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("jwt_previous_secrets")
+    @classmethod
+    def _long_secrets(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for kid, secret in value.items():
+            if len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+                raise ValueError(f"{kid!r}: must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator(
+        "rate_limit_login_per_address",
+        "rate_limit_login_per_account",
+        "rate_limit_mutations_per_user",
+        "rate_limit_mutations_per_address",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip():
+            parse_many(value)  # ValueError on a malformed limit: fail at startup
+        return value
+
+    @model_validator(mode="after")
+    def _jwt_algorithms(self) -> Self:
+        known = HMAC_ALGORITHMS | PUBLIC_KEY_ALGORITHMS
+        if not self.jwt_algorithms:
+            raise ValueError("FOCUSGQL_JWT_ALGORITHMS must name at least one algorithm")
+        unknown = sorted(set(self.jwt_algorithms) - known)
+        if unknown:
+            raise ValueError(f"FOCUSGQL_JWT_ALGORITHMS: unsupported {unknown}")
+        if "HS256" not in self.jwt_algorithms:
+            raise ValueError("FOCUSGQL_JWT_ALGORITHMS must include HS256, which our tokens use")
+        asymmetric = set(self.jwt_algorithms) & PUBLIC_KEY_ALGORITHMS
+        if asymmetric and not self.jwt_public_key:
+            raise ValueError(f"{sorted(asymmetric)} need FOCUSGQL_JWT_PUBLIC_KEY")
+        return self

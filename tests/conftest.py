@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from focusgql.clock import SystemClock
 from focusgql.settings import Settings
-from focusgql.store.mongo import EmbeddedServer
+from focusgql.store.mongo import EmbeddedServer, init_database, make_client
 from tests.support import Client, ManualClock, RunningServer, serve
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -38,6 +38,14 @@ def settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         database=f"focusgql_test_{uuid.uuid4().hex[:8]}",
         data_dir=tmp_path_factory.mktemp("data"),
         jwt_secret=SecretStr("test-secret-" + "x" * 32),
+        # Checkpoints run on real seconds; tests that count writes call flush().
+        checkpoint_seconds=3600,
+        # Every test connects from 127.0.0.1: the shared server counts, but far
+        # above what the suite does; tests/api/test_ratelimit.py runs tight ones.
+        rate_limit_login_per_address="100000/minute",
+        rate_limit_login_per_account="100000/minute",
+        rate_limit_mutations_per_user="100000/minute",
+        rate_limit_mutations_per_address="100000/minute",
     )
 
 
@@ -58,6 +66,19 @@ async def live_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """The API on the system clock, for the few tests that take real seconds."""
     async with serve(settings, SystemClock()) as running:
         yield running
+
+
+@pytest.fixture
+async def bound_database(settings: Settings) -> AsyncIterator[None]:
+    """Beanie's documents bound to the test database on a client of this test's own
+    (a server started and stopped by an earlier test leaves them on a closed one)."""
+    assert settings.mongodb_uri
+    client = make_client(settings.mongodb_uri)
+    await init_database(client, settings.database)
+    try:
+        yield
+    finally:
+        await client.close()
 
 
 @pytest.fixture

@@ -222,17 +222,18 @@ async def spawn(settings: Settings, **extra_env: str) -> AsyncIterator[ServerPro
 
 async def seed_people(settings: Settings, count: int) -> list[str]:
     """Tokens for `count` new users written straight to the database: registering
-    thousands through Argon2 would take minutes. Needs Beanie initialised (any
-    running test server has done that)."""
+    thousands through Argon2 would take minutes."""
     from datetime import UTC
     from datetime import datetime as dt
 
     from focusgql.auth import TokenIssuer
     from focusgql.domain.user import User
+    from focusgql.store.mongo import make_client
     from focusgql.store.users import MongoUserRepository
 
-    assert settings.jwt_secret
-    repo = MongoUserRepository()
+    assert settings.jwt_secret and settings.mongodb_uri
+    client = make_client(settings.mongodb_uri)
+    repo = MongoUserRepository(client[settings.database]["users"])
     issuer = TokenIssuer(
         settings.jwt_secret.get_secret_value(),
         settings.jwt_issuer,
@@ -246,4 +247,5 @@ async def seed_people(settings: Settings, count: int) -> list[str]:
         email = f"seeded-{user_id}@example.com"
         await repo.add(User(user_id, email, None, "UTC", now), "not-a-real-hash")
         tokens.append(issuer.issue(user_id, now))
+    await client.close()
     return tokens

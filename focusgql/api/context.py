@@ -1,6 +1,7 @@
 """Per-request (or per-WebSocket) context: the services and who is asking."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -8,7 +9,9 @@ from starlette.websockets import WebSocket
 
 from focusgql.domain.errors import FocusError, Unauthenticated
 from focusgql.domain.user import User
+from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
+from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 from focusgql.services.stats import StatsService
 
@@ -18,6 +21,8 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     stats: StatsService
+    limits: RateLimiter = field(default_factory=RateLimiter)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(slots=True)
@@ -27,6 +32,8 @@ class Context:
     response: Response | WebSocket | None
     token: str | None = None
     connection_params: dict[str, object] | None = None
+    valid_until: datetime | None = None
+    """When the token a WebSocket signed in with expires (the socket closes then)."""
     _user: User | None = field(default=None, repr=False)
     _auth_error: FocusError | None = field(default=None, repr=False)
 
@@ -48,9 +55,17 @@ class Context:
     async def current_user_id(self) -> str:
         return (await self.current_user()).id
 
-    def sign_in_connection(self, user: User) -> None:
+    def sign_in_connection(self, user: User, valid_until: datetime | None = None) -> None:
         self._user = user
         self._auth_error = None
+        if valid_until is not None:
+            self.valid_until = valid_until
+
+    @property
+    def client_address(self) -> str:
+        """The peer's address (uvicorn's --forwarded-allow-ips decides whom to believe)."""
+        client = self.request.client
+        return client.host if client is not None else "unknown"
 
 
 def bearer_token(header: str | None) -> str | None:

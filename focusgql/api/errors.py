@@ -11,7 +11,9 @@ from focusgql.domain.errors import FocusError, Unavailable
 
 log = logging.getLogger("focusgql.errors")
 
-_INPUT_HINTS = ("invalid value", "cannot represent", "of required type", "was not provided")
+# A missing argument in the document itself ("... is required, but it was not
+# provided") is a validation failure, not bad input: it is not in this list.
+_INPUT_HINTS = ("invalid value", "cannot represent", "of required type")
 
 
 def _document_code(error: GraphQLError) -> str:
@@ -45,7 +47,10 @@ def classify(error: GraphQLError) -> GraphQLError:
         # e.g. a mutation sent over the legacy graphql-ws protocol, which only
         # carries subscriptions here: use graphql-transport-ws or HTTP for those.
         return _with_code(error, "BAD_USER_INPUT")
-    if original is None:
+    if original is None or isinstance(original, GraphQLError):
+        # graphql-core 3.3 keeps a variable's or argument's coercion error (a bad
+        # Int, DateTime or enum value, a null for a non-null argument) as
+        # original_error: it is about the request, not a fault.
         if error.extensions and "code" in error.extensions:
             return error
         return _with_code(error, _document_code(error))
@@ -57,4 +62,11 @@ class CodedErrors(MaskErrors):
     """Strawberry's MaskErrors, deciding per error what the client may read."""
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [classify(error) for error in errors]
+        coded = [classify(error) for error in errors]
+        metrics = getattr(
+            getattr(self.execution_context.context, "services", None), "metrics", None
+        )
+        if metrics is not None:
+            for error in coded:
+                metrics.errors.labels((error.extensions or {}).get("code", "INTERNAL")).inc()
+        return coded

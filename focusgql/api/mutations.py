@@ -11,25 +11,33 @@ from focusgql.api.inputs import (
     UpdateProfileInput,
     UpdateSessionInput,
 )
+from focusgql.api.ratelimit import RateLimit
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
 from focusgql.services.sessions import SessionEdit
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create an account and sign in.")
+    @strawberry.mutation(
+        description="Create an account and sign in.", extensions=[RateLimit("register")]
+    )
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         signed_in = await info.context.services.accounts.register(
             input.email, input.password, input.display_name, input.timezone
         )
         return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
 
-    @strawberry.mutation(description="Sign in; the token goes in 'Authorization: Bearer'.")
+    @strawberry.mutation(
+        description="Sign in; the token goes in 'Authorization: Bearer'.",
+        extensions=[RateLimit("login")],
+    )
     async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         signed_in = await info.context.services.accounts.login(email, password)
         return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
 
-    @strawberry.mutation(description="Change your display name or timezone.")
+    @strawberry.mutation(
+        description="Change your display name or timezone.", extensions=[RateLimit("mutation")]
+    )
     async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> User:
         ctx = info.context
         user = await ctx.services.accounts.update_profile(
@@ -38,7 +46,10 @@ class Mutation:
         ctx.sign_in_connection(user)
         return User.from_domain(user)
 
-    @strawberry.mutation(description="Start a session; a running one ends as ABANDONED.")
+    @strawberry.mutation(
+        description="Start a session; a running one ends as ABANDONED.",
+        extensions=[RateLimit("mutation")],
+    )
     async def create_session(
         self, info: Info[Context, None], input: CreateSessionInput
     ) -> FocusSession:
@@ -52,7 +63,8 @@ class Mutation:
         return FocusSession.from_frame(created)
 
     @strawberry.mutation(
-        description="Change target or content, or pause (PAUSED) / resume (ACTIVE)."
+        description="Change target or content, or pause (PAUSED) / resume (ACTIVE).",
+        extensions=[RateLimit("mutation")],
     )
     async def update_session(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateSessionInput
@@ -68,7 +80,9 @@ class Mutation:
         )
         return FocusSession.from_frame(updated)
 
-    @strawberry.mutation(description="End a running session and score it.")
+    @strawberry.mutation(
+        description="End a running session and score it.", extensions=[RateLimit("mutation")]
+    )
     async def end_session(
         self,
         info: Info[Context, None],
@@ -81,7 +95,10 @@ class Mutation:
         )
         return FocusSession.from_frame(ended)
 
-    @strawberry.mutation(description="Delete a session; stats read as if it never existed.")
+    @strawberry.mutation(
+        description="Delete a session; stats read as if it never existed.",
+        extensions=[RateLimit("mutation")],
+    )
     async def delete_session(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
         ctx = info.context
         deleted = await ctx.services.sessions.delete(
@@ -99,7 +116,10 @@ class Mutation:
         )
         return FocusSession.from_frame(updated)
 
-    @strawberry.mutation(description="Report that the person left the tab (counts while ACTIVE).")
+    @strawberry.mutation(
+        description="Report that the person left the tab (counts while ACTIVE).",
+        extensions=[RateLimit("mutation")],
+    )
     async def record_tab_switch(
         self, info: Info[Context, None], session_id: strawberry.ID
     ) -> FocusSession:

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.api.ids import decode_cursor, encode_cursor, parse_session_id
+from focusgql.api.ids import decode_cursor, encode_cursor, parse_instant, parse_session_id
 from focusgql.api.types import (
     FocusSession,
     PageInfo,
@@ -51,8 +51,8 @@ class Query:
         user_id = await ctx.current_user_id()
         where = SessionFilter(
             status=status.to_domain() if status else None,
-            started_after=started_after,
-            started_before=started_before,
+            started_after=parse_instant(started_after, "startedAfter"),
+            started_before=parse_instant(started_before, "startedBefore"),
         )
         cursor = decode_cursor(after) if after is not None else None
         page = await ctx.services.sessions.page(user_id, where, first, cursor)

@@ -1,11 +1,22 @@
 """The GraphQL schema, and how its errors are logged."""
 
+from collections.abc import Callable
+from functools import partial
+
 import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 
 from focusgql.api.errors import CodedErrors
 from focusgql.api.mutations import Mutation
 from focusgql.api.queries import Query
 from focusgql.api.subscriptions import Subscription
+from focusgql.settings import Settings
 
 
 class FocusSchema(strawberry.Schema):
@@ -14,10 +25,22 @@ class FocusSchema(strawberry.Schema):
         return None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the document limits in `settings` (the defaults without)."""
+    limits = settings or Settings.model_construct()
+    # Factories, not instances: Strawberry builds each extension per operation.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        CodedErrors,
+        # Tokens are counted while parsing: an oversized document costs no more to refuse.
+        partial(MaxTokensLimiter, max_token_count=limits.max_query_tokens),
+        partial(QueryDepthLimiter, max_depth=limits.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
     return FocusSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[CodedErrors],
+        extensions=extensions,
     )

@@ -1,14 +1,15 @@
 """GraphQL output types, built from domain values; no logic beyond mapping."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from fractions import Fraction
-from typing import Optional
+from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
+from focusgql.domain.daily import DayTotals
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User as DomainUser
@@ -129,6 +130,36 @@ class Stats:
     longest_streak: int
 
 
+LocalDate = date
+
+
+@strawberry.type(description="One local day of a person's focus, for charts; zeros on a quiet day.")
+class DayStats:
+    # `date` names the field here, so the type goes by another name.
+    date: LocalDate = strawberry.field(description="The day in the person's timezone.")
+    focus_seconds: int = strawberry.field(
+        description="Sum of activeSeconds over the sessions that ended this day."
+    )
+    sessions: int = strawberry.field(
+        description="Sessions that ended this day (COMPLETED or ABANDONED)."
+    )
+    completed_sessions: int
+    average_focus_score: Optional[float] = strawberry.field(
+        description="Mean focusScore of the sessions that ended this day; null when none did."
+    )
+
+    @classmethod
+    def from_domain(cls, day: DayTotals) -> "DayStats":
+        average = day.average_focus_score
+        return cls(
+            date=day.day,
+            focus_seconds=day.focus_seconds,
+            sessions=day.sessions,
+            completed_sessions=day.completed_sessions,
+            average_focus_score=None if average is None else float(average),
+        )
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
@@ -152,6 +183,22 @@ class User:
             current_streak=stats.current_streak,
             longest_streak=stats.longest_streak,
         )
+
+    @strawberry.field(
+        description=(
+            "Your focus per local day (your timezone) from `from` to `to` inclusive, one entry "
+            "per day, oldest first; at most 366 days."
+        )
+    )
+    async def daily_stats(
+        self,
+        info: Info[Context, None],
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+    ) -> list[DayStats]:
+        user = await info.context.current_user()
+        days = await info.context.services.stats.daily(user, from_, to)
+        return [DayStats.from_domain(day) for day in days]
 
     @classmethod
     def from_domain(cls, user: DomainUser) -> "User":

@@ -1,18 +1,23 @@
-"""The Strawberry ASGI view: builds the context and authenticates WebSockets."""
+"""The Strawberry ASGI view: builds the context, authenticates WebSockets, applies limits."""
 
 from datetime import timedelta
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.schema import BaseSchema
 
 from focusgql.api.context import Context, Services, bearer_token
 from focusgql.api.fastpath import TickPlans
+from focusgql.api.jsonbody import decode_request_json
 from focusgql.api.ticking import TickingTransportWSHandler
+from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
 from focusgql.domain.errors import Unauthenticated
+from focusgql.settings import Settings
 
 
 def _connection_token(params: dict[str, object] | None) -> str | None:
@@ -26,15 +31,29 @@ def _connection_token(params: dict[str, object] | None) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-class FocusGraphQL(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = TickingTransportWSHandler
+class _TransportWSHandler(TransportWSGuard, TickingTransportWSHandler):
+    """The tick fast path, held to the protocol's messages and the token's lifetime."""
 
-    def __init__(self, schema: BaseSchema, services: Services) -> None:
+
+class FocusGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _TransportWSHandler
+    graphql_ws_handler_class = LegacyWSGuard
+
+    def __init__(
+        self, schema: BaseSchema, services: Services, settings: Settings | None = None
+    ) -> None:
+        limits = settings or Settings.model_construct()
         super().__init__(
             schema,
-            connection_init_wait_timeout=timedelta(seconds=10),
+            # GraphiQL needs introspection: without it there is no IDE to serve.
+            graphql_ide="graphiql" if limits.introspection else None,
+            connection_init_wait_timeout=timedelta(seconds=limits.connection_init_timeout_seconds),
+            max_subscriptions_per_connection=limits.max_subscriptions_per_connection,
+            # Same-origin and Origin-less (non-browser) clients are always let in.
+            allowed_origins=limits.allowed_origins,
         )
         self.services = services
+        self.clock = services.accounts.clock
         self.tick_plans = TickPlans(schema._schema)  # type: ignore[attr-defined]
 
     async def get_context(
@@ -52,8 +71,23 @@ class FocusGraphQL(GraphQL[Context, None]):
         if token is None:
             return None  # anonymous: register/login work, the rest says UNAUTHENTICATED
         try:
-            user = await self.services.accounts.authenticate(token)
+            signed_in = await self.services.accounts.sign_in_with_token(token)
         except Unauthenticated as error:
             raise ConnectionRejectionError({"message": str(error)}) from error
-        context.sign_in_connection(user)
+        context.sign_in_connection(signed_in.user, signed_in.valid_until)
         return None
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Strawberry expects a JSON object (or a batch array, which it refuses
+        # with 400 as batching is off); anything else would fail inside it as a 500.
+        if request.method == "POST" and "json" in (request.content_type or ""):
+            body = (await request.get_body()).lstrip()
+            if body and body[:1] not in (b"{", b"["):
+                raise HTTPException(400, "The request body must be a JSON object.")
+        return await super().parse_http_body(request)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # HTTP bodies and WebSocket messages: any undecodable JSON is a 400 / 4400.
+        return decode_request_json(data)

@@ -3,11 +3,13 @@
 import asyncio
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from focusgql.auth import DUMMY_HASH, TokenIssuer, hash_password, verify_password
 from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, Unauthenticated
 from focusgql.domain.user import (
+    PASSWORD_LENGTH_RANGE,
     User,
     check_display_name,
     check_password,
@@ -23,6 +25,12 @@ log = logging.getLogger(__name__)
 class SignedIn:
     token: str
     user: User
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSignIn:
+    user: User
+    valid_until: datetime
 
 
 class AccountService:
@@ -51,6 +59,9 @@ class AccountService:
         return self._signed_in(user)
 
     async def login(self, email: str, password: str) -> SignedIn:
+        if len(password) > PASSWORD_LENGTH_RANGE[1]:
+            # No account has such a password: refuse before hashing a huge string.
+            raise Unauthenticated("invalid email or password")
         try:
             found = await self.repo.credentials(normalize_email(email))
         except BadUserInput:
@@ -62,11 +73,15 @@ class AccountService:
         return self._signed_in(found[0])
 
     async def authenticate(self, token: str) -> User:
-        user_id = self.tokens.read(token, self.clock.now())
-        user = await self.repo.get(user_id)
+        return (await self.sign_in_with_token(token)).user
+
+    async def sign_in_with_token(self, token: str) -> TokenSignIn:
+        """Who the token names and until when it is valid; Unauthenticated otherwise."""
+        verified = self.tokens.verify(token, self.clock.now())
+        user = await self.repo.get(verified.subject)
         if user is None:
             raise Unauthenticated("the account behind this token no longer exists")
-        return user
+        return TokenSignIn(user=user, valid_until=verified.valid_until)
 
     async def update_profile(
         self, user: User, display_name: str | None = None, timezone: str | None = None

@@ -14,7 +14,8 @@ several processes on one database, from the database's change stream (see
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 from focusgql.clock import Clock, Timer
 from focusgql.domain.session import FocusSession
@@ -47,14 +48,19 @@ def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
     )
 
 
-class _Channel:
-    __slots__ = ("_timer", "clock", "listeners", "session")
+Lateness = Callable[[float], None]
 
-    def __init__(self, session: FocusSession, clock: Clock) -> None:
+
+class _Channel:
+    __slots__ = ("_due", "_lateness", "_timer", "clock", "listeners", "session")
+
+    def __init__(self, session: FocusSession, clock: Clock, lateness: Lateness | None) -> None:
         self.session = session
         self.clock = clock
         self.listeners: set[_Listener] = set()
         self._timer: Timer | None = None
+        self._due: datetime | None = None
+        self._lateness = lateness
         self._arm()
 
     def update(self, session: FocusSession) -> None:
@@ -75,29 +81,39 @@ class _Channel:
 
     def _arm(self) -> None:
         self.close()
-        due = self.session.timeline.next_tick_due(self.clock.now())
+        due = self._due = self.session.timeline.next_tick_due(self.clock.now())
         if due is not None:
             self._timer = self.clock.call_at(due, self._tick)
 
     def _tick(self) -> None:
         self._timer = None
-        self._broadcast()
+        now = self._broadcast()
+        if self._lateness is not None and self._due is not None:
+            self._lateness((now - self._due).total_seconds())
         self._arm()
 
-    def _broadcast(self) -> None:
-        frame = Frame.at(self.session, self.clock.now())
+    def _broadcast(self) -> datetime:
+        now = self.clock.now()
+        frame = Frame.at(self.session, now)
         for listener in self.listeners:
             listener.put(frame)
+        return now
 
 
 class LiveHub:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, lateness: Lateness | None = None) -> None:
         self.clock = clock
+        self.lateness = lateness
+        """Told how late (seconds) each tick was computed, for the metrics."""
         self._channels: dict[str, _Channel] = {}
 
     @property
     def watched(self) -> int:
         return len(self._channels)
+
+    @property
+    def listeners(self) -> int:
+        return sum(len(channel.listeners) for channel in self._channels.values())
 
     def watched_ids(self) -> list[str]:
         return list(self._channels)
@@ -114,7 +130,7 @@ class LiveHub:
     async def watch(self, session: FocusSession) -> AsyncIterator[Frame]:
         channel = self._channels.get(session.id)
         if channel is None:
-            channel = self._channels[session.id] = _Channel(session, self.clock)
+            channel = self._channels[session.id] = _Channel(session, self.clock, self.lateness)
         else:
             channel.update(session)
         listener = channel.listen()

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from focusgql.domain.daily import EndedSession
 from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User
@@ -104,6 +105,12 @@ class SessionRepository(Protocol):
         ...
 
     async def totals(self, user_id: str) -> SessionTotals: ...
+
+    async def ended_between(
+        self, user_id: str, start: datetime, end: datetime
+    ) -> list[EndedSession]:
+        """The user's ended sessions with start <= ended_at < end."""
+        ...
 
 
 class UserRepository(Protocol):

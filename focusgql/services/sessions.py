@@ -119,12 +119,14 @@ class SessionService:
         low, high = PAGE_SIZE_RANGE
         if not low <= first <= high:
             raise BadUserInput(f"first must be between {low} and {high}", field="first")
+        await self.running(user_id)  # a lapsed session must not be filtered as running
         rows = await self.repo.page(user_id, where, after, first + 1)
         now = self.clock.now()
         frames = [Frame.at(await self._settle(s, now), now) for s in rows[:first]]
         return Page(frames=frames, has_next=len(rows) > first)
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
+        await self.running(user_id)
         return await self.repo.count(user_id, where)
 
     async def watch(self, user_id: str, session_id: str) -> AsyncIterator[Frame]:
@@ -240,6 +242,9 @@ class SessionService:
             if timeline == session.timeline and now - session.last_signal_at < timedelta(seconds=1):
                 # Nothing new to store: a flood of activity costs one write a second.
                 return session
+            if session.status is not Status.ACTIVE:
+                # While paused an activity counts nothing, but it is still a signal.
+                return replace(session, last_signal_at=now)
             return replace(session, timeline=timeline, last_activity_at=now, last_signal_at=now)
 
         return await self._change(user_id, session_id, apply)
@@ -248,9 +253,9 @@ class SessionService:
         now = self.clock.now()
         session = await self._load(user_id, session_id, now)
         self._require_running(session)
-        if session.status is Status.ACTIVE and not await self.repo.add_tab_switch(
-            session_id, user_id, now
-        ):
+        if session.status is not Status.ACTIVE:
+            await self.repo.touch(session_id, now)  # not counted while paused; still a signal
+        elif not await self.repo.add_tab_switch(session_id, user_id, now):
             # It was paused, ended or deleted in between: report the truth.
             self._require_running(await self._load(user_id, session_id, now))
         fresh = await self._load(user_id, session_id, now)

@@ -3,13 +3,20 @@
 Deriving rather than accumulating keeps them exact through deletes and
 concurrent ends: deleting a session leaves the stats as if it never existed.
 Averages and the last score cover every ended session (COMPLETED or
-ABANDONED, both are scored); streaks count COMPLETED sessions only.
+ABANDONED, both are scored); streaks count COMPLETED sessions only. Daily
+totals break the same figures down by the local day each session ended on.
+
+A running session whose abandon deadline has passed but which nobody has read
+since is ended first (`settle`), so it counts as the ended session it is.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 
 from focusgql.clock import Clock
+from focusgql.domain.daily import DayTotals, check_range, daily_totals, utc_span
 from focusgql.domain.streaks import streaks
 from focusgql.domain.user import User
 from focusgql.services.ports import SessionRepository
@@ -26,12 +33,19 @@ class Stats:
     longest_streak: int
 
 
+Settle = Callable[[str], Awaitable[object]]
+"""End the user's running session if its abandon deadline has passed."""
+
+
 class StatsService:
-    def __init__(self, repo: SessionRepository, clock: Clock) -> None:
+    def __init__(self, repo: SessionRepository, clock: Clock, settle: Settle | None = None) -> None:
         self.repo = repo
         self.clock = clock
+        self.settle = settle
 
     async def for_user(self, user: User) -> Stats:
+        if self.settle is not None:
+            await self.settle(user.id)
         totals = await self.repo.totals(user.id)
         days = streaks(totals.completed_at, user.zone, self.clock.now())
         average = (
@@ -46,3 +60,12 @@ class StatsService:
             current_streak=days.current,
             longest_streak=days.longest,
         )
+
+    async def daily(self, user: User, first: date, last: date) -> list[DayTotals]:
+        """One entry per day of first..last (inclusive) in the user's timezone."""
+        check_range(first, last)
+        if self.settle is not None:
+            await self.settle(user.id)
+        start, end = utc_span(first, last, user.zone)
+        ended = await self.repo.ended_between(user.id, start, end)
+        return daily_totals(ended, first, last, user.zone)

@@ -161,7 +161,7 @@ function clock(seconds) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-const percent = (ratio) => `${Math.round(ratio * 100)} %`;
+const percent = (ratio) => `${Math.round(ratio * 100)}%`;
 const points = (value) => (value ? `−${value.toFixed(1)}` : "0");
 const running = (s) => s && (s.status === "ACTIVE" || s.status === "PAUSED");
 
@@ -221,6 +221,11 @@ function renderLive(s) {
   show("idle-note", s.isIdle && s.status === "ACTIVE");
   show("pause", s.status === "ACTIVE");
   show("resume", s.status === "PAUSED");
+  const row = $("history-rows").querySelector(`tr[data-id="${s.id}"]`);
+  if (row) {
+    row.cells[3].textContent = clock(s.elapsedSeconds);
+    row.cells[4].textContent = s.status.toLowerCase();
+  }
 }
 
 function renderResult(s) {
@@ -230,13 +235,14 @@ function renderResult(s) {
   show("start", true);
   show("result", true);
   $("result").dataset.session = s.id;
-  setText("result-status", s.status === "COMPLETED" ? "completed" : "abandoned");
+  setText("result-title", `Session ${s.status === "COMPLETED" ? "completed" : "abandoned"}`);
   setText("final-score", String(s.focusScore ?? s.scoreBreakdown.score));
   const b = s.scoreBreakdown;
   setText("b-completion", percent(b.completion));
   setText("b-activity", percent(b.activityRatio));
   setText("b-tabs", points(b.tabSwitchPenalty));
   setText("b-idle", points(b.idlePenalty));
+  setText("b-score", String(b.score));
   setText(
     "result-figures",
     `${clock(s.elapsedSeconds)} of ${clock(s.targetMinutes * 60)}: ` +
@@ -266,7 +272,7 @@ function renderHistory(connection, append) {
   const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   for (const { node } of connection.edges) {
     const row = rows.insertRow();
-    row.dataset.status = node.status;
+    row.dataset.id = node.id;
     const cells = [
       when.format(new Date(node.startedAt)),
       node.contentId || "—",

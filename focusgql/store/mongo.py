@@ -2,9 +2,11 @@
 
 import asyncio
 import logging
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +44,14 @@ def free_port() -> int:
         return port
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class EmbeddedServer:
     """SecantusDB as a child process, for running with nothing installed by hand."""
 
@@ -70,8 +80,15 @@ class EmbeddedServer:
             "--log-level",
             "WARNING",
         ]
+        # Tie the server's life to ours where the OS allows: uvicorn re-raises a
+        # SIGTERM after its graceful shutdown, so no `finally` of ours would run.
+        die_with_us = (
+            _die_with_parent if threading.current_thread() is threading.main_thread() else None
+        )
         try:
-            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, preexec_fn=die_with_us
+            )
         except FileNotFoundError as error:  # pragma: no cover - broken install
             raise RuntimeError(
                 "SecantusDB is not installed: pip install 'focusgql[embedded]'"

@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from focusgql.domain.daily import EndedSession
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.timeline import Status, Timeline
 from focusgql.services.ports import (
@@ -252,3 +253,25 @@ class MongoSessionRepository:
             last_focus_score=last["focus_score"] if last else None,
             completed_at=completed_at,
         )
+
+    async def ended_between(
+        self, user_id: str, start: datetime, end: datetime
+    ) -> list[EndedSession]:
+        # Both ended statuses, so the user_status_ended index serves each as a range.
+        cursor = self._collection.find(
+            {
+                "user_id": ObjectId(user_id),
+                "status": {"$in": [Status.COMPLETED.value, Status.ABANDONED.value]},
+                "ended_at": {"$gte": start, "$lt": end},
+            },
+            projection={"ended_at": 1, "active_seconds": 1, "focus_score": 1, "status": 1},
+        )
+        return [
+            EndedSession(
+                ended_at=raw["ended_at"],
+                active_seconds=raw["active_seconds"],
+                focus_score=raw["focus_score"],
+                completed=raw["status"] == Status.COMPLETED.value,
+            )
+            async for raw in cursor
+        ]

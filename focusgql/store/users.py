@@ -14,6 +14,11 @@ from focusgql.store.documents import UserDocument
 Raw = dict[str, Any]
 
 
+def _bound() -> AsyncCollection[Raw]:
+    collection: AsyncCollection[Raw] = UserDocument.get_pymongo_collection()
+    return collection
+
+
 def to_domain(raw: Raw) -> User:
     created_at: datetime = raw["created_at"]
     return User(
@@ -26,8 +31,8 @@ def to_domain(raw: Raw) -> User:
 
 
 class MongoUserRepository:
-    def __init__(self) -> None:
-        self._collection: AsyncCollection[Raw] = UserDocument.get_pymongo_collection()
+    def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
+        self._collection = collection if collection is not None else _bound()
 
     def new_id(self) -> str:
         return str(ObjectId())

@@ -66,7 +66,7 @@ class Tracked:
 
 
 async def test_kill_9_with_100_live_sessions_loses_no_acknowledged_event(
-    server: RunningServer,
+    server: RunningServer, bound_database: None
 ) -> None:
     settings = server.settings
     tokens = await seed_people(settings, SESSIONS)

@@ -14,7 +14,9 @@ ABANDON_AFTER = 2
 PEOPLE = 20
 
 
-async def test_two_processes_abandon_each_silent_session_once(server: RunningServer) -> None:
+async def test_two_processes_abandon_each_silent_session_once(
+    server: RunningServer, bound_database: None
+) -> None:
     settings = server.settings
     tokens = await seed_people(settings, PEOPLE)
     env = {

@@ -1,0 +1,212 @@
+"""Both WebSocket protocols held to their rules, and closed when the token runs out.
+
+Strawberry's handlers implement graphql-transport-ws (PROTOCOL.md of graphql-ws)
+and the legacy graphql-ws; these mixins add what they leave out:
+
+- a malformed message (not an object, a wrong-typed `id`, `payload` or `query`)
+  closes the socket with 4400 instead of raising inside the server;
+- `connection_init` with a `null` payload is accepted, as the protocol allows;
+- the legacy protocol gets the same connection_init timeout (4408);
+- a connection signed in with a token is closed with 4403 "Forbidden: token
+  expired" when that token expires (its `exp` plus the leeway, on the injected
+  clock). 4403 is what a bad token gets at connect time; graphql-ws clients
+  retry it, so a client that refreshes its token in `connectionParams`
+  reconnects on its own;
+- a `connection_init` that cannot be checked because the database is away is
+  closed with 1013 "Try Again Later" (RFC 6455) rather than dropped.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import ConnectionFailure
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+from focusgql.api.context import Context
+
+log = logging.getLogger(__name__)
+
+TOKEN_EXPIRED = (4403, "Forbidden: token expired")
+TRY_AGAIN = (1013, "Try again later: the database is unavailable")
+INIT_TIMEOUT = (4408, "Connection initialisation timeout")
+BAD_MESSAGE = 4400
+
+
+def _optional(value: object, kind: type | tuple[type, ...]) -> bool:
+    return value is None or isinstance(value, kind)
+
+
+def _operation_problem(message: Mapping[str, Any], kind: str) -> str | None:
+    identifier = message.get("id")
+    if not isinstance(identifier, str) or not identifier:
+        return f'"{kind}" message expects the "id" property to be a non-empty string'
+    return None
+
+
+def _payload_problem(message: Mapping[str, Any], kind: str) -> str | None:
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        return f'"{kind}" message expects the "payload" property to be an object'
+    if not isinstance(payload.get("query"), str):
+        return f'"{kind}" message payload expects the "query" property to be a string'
+    if not _optional(payload.get("variables"), dict):
+        return f'"{kind}" message payload expects "variables" to be an object or null'
+    if not _optional(payload.get("operationName"), str):
+        return f'"{kind}" message payload expects "operationName" to be a string or null'
+    if not _optional(payload.get("extensions"), dict):
+        return f'"{kind}" message payload expects "extensions" to be an object or null'
+    return None
+
+
+def transport_message_problem(message: object) -> str | None:
+    """Why a graphql-transport-ws message is malformed, or None (graphql-ws's validateMessage)."""
+    if not isinstance(message, dict):
+        return "Message is expected to be an object"
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return 'Message is missing the "type" property'
+    if kind in ("connection_init", "ping", "pong"):
+        if not _optional(message.get("payload"), dict):
+            return f'"{kind}" message expects the "payload" property to be an object or null'
+    elif kind == "subscribe":
+        return _operation_problem(message, kind) or _payload_problem(message, kind)
+    elif kind == "complete":
+        return _operation_problem(message, kind)
+    return None  # unknown types are closed with 4400 by Strawberry itself
+
+
+def legacy_message_problem(message: object) -> str | None:
+    """Why a legacy graphql-ws message would crash the handler, or None."""
+    if not isinstance(message, dict):
+        return "Message is expected to be an object"
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return 'Message is missing the "type" property'
+    if kind == "connection_init" and not _optional(message.get("payload"), dict):
+        return None  # Strawberry answers connection_error itself
+    if kind == "start":
+        return _operation_problem(message, kind) or _payload_problem(message, kind)
+    if kind == "stop":
+        return _operation_problem(message, kind)
+    return None
+
+
+class _Expiry:
+    """Closes a connection when its token expires; at most one timer per connection."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.closing = False
+
+    def start(self, coroutine: Any) -> None:
+        self.stop()
+        self.task = asyncio.create_task(coroutine)
+
+    def stop(self) -> None:
+        if self.task is not None and not self.closing:
+            self.task.cancel()
+
+    async def wait(self) -> None:
+        self.stop()
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+
+def _valid_until(context: object) -> datetime | None:
+    return context.valid_until if isinstance(context, Context) else None
+
+
+class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: message validation and token expiry."""
+
+    _expiry: _Expiry | None = None
+
+    async def handle_message(self, message: Any) -> None:
+        problem = transport_message_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        if message["type"] == "connection_init" and message.get("payload") is None:
+            message = {**message, "payload": {}}
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ConnectionFailure:
+            log.warning("database unavailable: a WebSocket sign-in was turned away")
+            await self.websocket.close(*TRY_AGAIN)
+            return
+        valid_until = _valid_until(self.context)
+        if self.connection_acknowledged and valid_until is not None:
+            self._expiry = _Expiry()
+            self._expiry.start(self._close_when_expired(valid_until, self._expiry))
+
+    async def _close_when_expired(self, valid_until: datetime, expiry: _Expiry) -> None:
+        await self.view.clock.sleep_until(valid_until)  # type: ignore[attr-defined]
+        expiry.closing = True
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        await self.websocket.close(*TOKEN_EXPIRED)
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            await self._expiry.wait()
+        await super().shutdown()
+
+
+class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
+    """Legacy graphql-ws: message validation, an init timeout and token expiry."""
+
+    _expiry: _Expiry | None = None
+
+    async def handle(self) -> None:
+        timeout = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            timeout.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await timeout
+            if self._expiry is not None:
+                await self._expiry.wait()
+
+    async def _close_unless_initialised(self) -> None:
+        wait = self.view.connection_init_wait_timeout
+        await asyncio.sleep(wait.total_seconds())
+        if not self.connection_acknowledged:
+            await self.websocket.close(*INIT_TIMEOUT)
+
+    async def handle_message(self, message: Any) -> None:
+        problem = legacy_message_problem(message)
+        if problem is not None:
+            await self.websocket.close(code=BAD_MESSAGE, reason=problem)
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ConnectionFailure:
+            log.warning("database unavailable: a WebSocket sign-in was turned away")
+            await self.websocket.close(*TRY_AGAIN)
+            return
+        valid_until = _valid_until(self.context)
+        if self.connection_acknowledged and valid_until is not None:
+            if self._expiry is None:
+                self._expiry = _Expiry()
+            self._expiry.start(self._close_when_expired(valid_until, self._expiry))
+
+    async def _close_when_expired(self, valid_until: datetime, expiry: _Expiry) -> None:
+        await self.view.clock.sleep_until(valid_until)  # type: ignore[attr-defined]
+        expiry.closing = True
+        await self.cleanup()
+        await self.websocket.close(*TOKEN_EXPIRED)

@@ -1,0 +1,69 @@
+"""Prometheus metrics, one registry per app (several apps can share a process).
+
+Counts that the app already keeps (sessions watched, listeners, documents
+written) are read at scrape time, so the hot paths pay nothing for them; only
+tick lateness and error codes are recorded as they happen.
+"""
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class _Reading(Collector):
+    def __init__(self, read: Callable[[], Iterator[Metric]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        return self._read()
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.tick_lateness = Histogram(
+            "focusgql_tick_lateness_seconds",
+            "How long after its due instant each tick was computed.",
+            buckets=LATENESS_BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "focusgql_graphql_errors",
+            "GraphQL errors answered, by extensions.code.",
+            ["code"],
+            registry=self.registry,
+        )
+
+    def read_at_scrape(
+        self,
+        watched: Callable[[], int],
+        subscriptions: Callable[[], int],
+        running: Callable[[], int],
+        writes: Callable[[], int],
+    ) -> None:
+        def read() -> Iterator[Metric]:
+            yield GaugeMetricFamily(
+                "focusgql_live_sessions", "Sessions with at least one live watcher.", watched()
+            )
+            yield GaugeMetricFamily(
+                "focusgql_subscriptions", "Open sessionTicks subscriptions.", subscriptions()
+            )
+            yield GaugeMetricFamily(
+                "focusgql_running_sessions",
+                "Running sessions this process keeps checkpointing.",
+                running(),
+            )
+            yield CounterMetricFamily(
+                "focusgql_database_writes",
+                "Session documents written (inserts, updates, deletes, checkpoints).",
+                writes(),
+            )
+
+        self.registry.register(_Reading(read))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
