@@ -23,6 +23,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check focusgql tests bench
 	$(BIN)/ruff format --check focusgql tests bench
+	$(BIN)/mypy focusgql tests
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix focusgql tests bench

@@ -187,6 +187,12 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         "FOCUSGQL_JWT_SECRET": settings.jwt_secret.get_secret_value(),
         "FOCUSGQL_DATA_DIR": str(settings.data_dir),
         "FOCUSGQL_LOG_LEVEL": "warning",
+        # The same rate limits as the in-process servers (every test is 127.0.0.1).
+        **{
+            f"FOCUSGQL_{name.upper()}": getattr(settings, name)
+            for name in type(settings).model_fields
+            if name.startswith("rate_limit_")
+        },
         **extra,
     }
 

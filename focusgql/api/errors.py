@@ -13,15 +13,16 @@ log = logging.getLogger("focusgql.errors")
 
 # A missing argument in the document itself ("... is required, but it was not
 # provided") is a validation failure, not bad input: it is not in this list.
-_INPUT_HINTS = ("invalid value", "cannot represent", "of required type")
+_INPUT_HINTS = ("invalid value", "cannot represent", "of required type", "not to be None")
 
 
 def _document_code(error: GraphQLError) -> str:
     message = error.message
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if message.startswith("Variable '$") or any(hint in message for hint in _INPUT_HINTS):
-        return "BAD_USER_INPUT"
+    if any(hint in message for hint in _INPUT_HINTS):
+        return "BAD_USER_INPUT"  # a value the client sent does not fit
+    # Everything else ("Variable '$a' is never used.", unknown fields) is the document.
     return "GRAPHQL_VALIDATION_FAILED"
 
 

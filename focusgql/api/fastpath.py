@@ -58,15 +58,21 @@ def _readers(core: CoreSchema) -> dict[str, Callable[[FocusSession], object]]:
     for name, field in object_type.fields.items():
         named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
         if isinstance(named, GraphQLScalarType | GraphQLEnumType) and name in python_names:
-            attribute = python_names[name]
-            readers[name] = lambda obj, attribute=attribute: _json_value(getattr(obj, attribute))
+            readers[name] = _reader(python_names[name])
     return readers
+
+
+def _reader(attribute: str) -> Callable[[FocusSession], object]:
+    def read(view: FocusSession) -> object:
+        return _json_value(getattr(view, attribute))
+
+    return read
 
 
 def _graphql_name(field: Any) -> str:
     if field.graphql_name:
         return str(field.graphql_name)
-    head, *rest = field.python_name.split("_")
+    head, *rest = str(field.python_name).split("_")
     return head + "".join(part.capitalize() for part in rest)
 
 
@@ -140,7 +146,7 @@ class TickPlans:
         (root,) = operation.selection_set.selections
         if not isinstance(root, FieldNode) or root.name.value != "sessionTicks" or root.directives:
             return None
-        (argument,) = root.arguments  # validation guarantees exactly sessionId
+        (argument,) = root.arguments or ()  # validation guarantees exactly sessionId
         literal = argument.value.value if isinstance(argument.value, StringValueNode) else None
         variable = argument.value.name.value if isinstance(argument.value, VariableNode) else None
         if root.selection_set is None:

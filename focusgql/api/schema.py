@@ -16,6 +16,7 @@ from focusgql.api.errors import CodedErrors
 from focusgql.api.mutations import Mutation
 from focusgql.api.queries import Query
 from focusgql.api.subscriptions import Subscription
+from focusgql.api.transport import SubscriptionsOverWebSocket
 from focusgql.settings import Settings
 
 
@@ -35,6 +36,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         partial(MaxTokensLimiter, max_token_count=limits.max_query_tokens),
         partial(QueryDepthLimiter, max_depth=limits.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        SubscriptionsOverWebSocket,
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)

@@ -11,6 +11,8 @@ import json
 from contextlib import aclosing
 from typing import Any
 
+from graphql import GraphQLError
+from pymongo.errors import PyMongoError
 from starlette.websockets import WebSocketDisconnect
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -18,6 +20,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 
 from focusgql.api.context import Context
+from focusgql.api.errors import classify
 from focusgql.api.fastpath import TickPlans
 from focusgql.api.ids import parse_session_id
 from focusgql.domain.errors import FocusError
@@ -38,6 +41,10 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except FocusError:
             # Strawberry reports it exactly as the resolver would.
             return await super().run_operation(operation)
+        except PyMongoError as error:
+            # Answer now: running it again would wait out another server selection.
+            coded = classify(GraphQLError(str(error), original_error=error))
+            return await operation.send_initial_errors([coded])
         prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
         socket: Any = self.websocket.ws  # type: ignore[attr-defined]
         try:

@@ -130,6 +130,10 @@ class UserRepository(Protocol):
 
 
 class LiveHub(Protocol):
+    def known(self, session_id: str) -> FocusSession | None:
+        """The newest state of a session someone here watches."""
+        ...
+
     def publish(self, session: FocusSession) -> None:
         """Tell every watcher of this session its new state."""
         ...

@@ -2,9 +2,11 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from pymongo.errors import PyMongoError
 
 from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, NotFound
@@ -79,6 +81,7 @@ class SessionService:
         self.clock = clock
         self.policy = policy
         self.checkpointer = checkpointer
+        self._background: set[asyncio.Task[None]] = set()
 
     def observe(self, session: FocusSession) -> None:
         """A newer state of a session, from here or another process: tell the
@@ -129,7 +132,7 @@ class SessionService:
         await self.running(user_id)
         return await self.repo.count(user_id, where)
 
-    async def watch(self, user_id: str, session_id: str) -> AsyncIterator[Frame]:
+    async def watch(self, user_id: str, session_id: str) -> AsyncGenerator[Frame, None]:
         """Frames for a live view; an open watch counts as a client signal."""
         session = (await self.get(user_id, session_id)).session
         keepalive = self.policy.keepalive_every
@@ -139,7 +142,17 @@ class SessionService:
             now = self.clock.now()
             if frame.session.status.is_running and now - last_signal >= keepalive:
                 last_signal = now
-                await self.repo.touch(session_id, now)
+                # In the background: a tick never waits on the database, and an
+                # outage only costs this one keep-alive (the next one retries).
+                task = asyncio.create_task(self._keep_alive(session_id, now))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _keep_alive(self, session_id: str, now: datetime) -> None:
+        try:
+            await self.repo.touch(session_id, now)
+        except PyMongoError as error:
+            log.warning("keep-alive for session %s failed: %s", session_id, type(error).__name__)
 
     # -- changing ----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from focusgql.api.fastpath import TickPlans
 from focusgql.api.schema import build_schema
 from tests.support import Client, ManualClock, RunningServer
 
-LEAVES = sorted(TickPlans(build_schema()._schema).readers)  # type: ignore[attr-defined]
+LEAVES = sorted(TickPlans(build_schema()._schema).readers)
 
 
 def random_selection(rng: random.Random) -> str:
@@ -70,7 +70,7 @@ async def test_fast_and_normal_paths_agree_on_random_selections(
 
 
 def test_only_plain_scalar_tick_selections_take_the_fast_path() -> None:
-    plans = TickPlans(build_schema()._schema)  # type: ignore[attr-defined]
+    plans = TickPlans(build_schema()._schema)
     fast = [
         'subscription { sessionTicks(sessionId: "x") { elapsedSeconds } }',
         "subscription S($id: ID!) { t: sessionTicks(sessionId: $id) { a: id status } }",

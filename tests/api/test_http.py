@@ -1,6 +1,6 @@
 import httpx
 
-from tests.support import RunningServer
+from tests.support import Client, RunningServer
 
 
 async def test_health_reports_the_database(server: RunningServer) -> None:
@@ -24,3 +24,11 @@ async def test_a_malformed_body_is_a_clean_400(server: RunningServer) -> None:
         )
     assert response.status_code == 400
     assert "Traceback" not in response.text
+
+
+async def test_a_subscription_over_plain_http_is_refused_with_a_code(alice: Client) -> None:
+    created = await alice.execute("mutation { createSession(input: {targetMinutes: 5}) { id } }")
+    sid = created["createSession"]["id"]
+    body = await alice.raw(f'subscription {{ sessionTicks(sessionId: "{sid}") {{ id }} }}')
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "WebSocket" in body["errors"][0]["message"]
