@@ -11,6 +11,7 @@ from strawberry.types import Info
 from focusgql.api.context import Context
 from focusgql.domain.daily import DayTotals
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
+from focusgql.domain.session import Snapshot
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User as DomainUser
 from focusgql.services.ports import Frame, SessionFilter
@@ -81,10 +82,15 @@ class FocusSession:
     projected_focus_score: int = strawberry.field(
         description="The score the session would get if it ended now (its final score once ended)."
     )
-    score_breakdown: ScoreBreakdown
+
+    @strawberry.field(description="The parts of projectedFocusScore (of focusScore once ended).")
+    def score_breakdown(self) -> ScoreBreakdown:
+        return ScoreBreakdown.from_domain(self.snapshot.breakdown)
+
     idle_threshold_seconds: int
     last_activity_at: datetime
     as_of: datetime = strawberry.field(description="The instant these counters are exact for.")
+    snapshot: strawberry.Private[Snapshot]
 
     @classmethod
     def from_frame(cls, frame: Frame) -> "FocusSession":
@@ -105,8 +111,8 @@ class FocusSession:
             is_idle=snap.is_idle,
             remaining_seconds=snap.remaining,
             focus_score=session.focus_score,
-            projected_focus_score=snap.breakdown.score,
-            score_breakdown=ScoreBreakdown.from_domain(snap.breakdown),
+            projected_focus_score=snap.score,
+            snapshot=snap,
             idle_threshold_seconds=t.idle_threshold,
             last_activity_at=session.last_activity_at,
             as_of=snap.at,

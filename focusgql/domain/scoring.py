@@ -40,6 +40,25 @@ def round_half_up(x: Fraction) -> int:
     return floor(x + Fraction(1, 2))
 
 
+def focus_score(
+    *, elapsed: int, active: int, idle: int, tab_switches: int, target_minutes: int
+) -> int:
+    """The score alone, in integers: every tick of every live session computes it.
+
+    Over the common denominator d = target * max(elapsed, 1) * 30 the raw score is
+    n / d, and floor(n / d + 1/2) = (2n + d) // 2d rounds half up, negatives too.
+    """
+    target = max(target_minutes * 60, 1)
+    ticks = max(elapsed, 1)
+    d = target * ticks * IDLE_SECONDS_PER_POINT
+    n = (
+        100 * min(elapsed, target) * active * IDLE_SECONDS_PER_POINT
+        - tab_switches * TAB_SWITCH_PENALTY * d
+        - idle * target * ticks
+    )
+    return min(100, max(0, (2 * n + d) // (2 * d)))
+
+
 def score(
     *, elapsed: int, active: int, idle: int, tab_switches: int, target_minutes: int
 ) -> ScoreBreakdown:

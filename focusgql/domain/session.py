@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from focusgql.domain.errors import BadUserInput
-from focusgql.domain.scoring import ScoreBreakdown, score
+from focusgql.domain.scoring import ScoreBreakdown, focus_score, score
 from focusgql.domain.timeline import Status, Timeline
 
 TARGET_MINUTES_RANGE = (1, 1440)
@@ -42,7 +42,7 @@ class FocusSession:
         """This session ended at `now`, scored on its final counters."""
         timeline = self.timeline.end(now, status)
         final = snapshot(replace(self, timeline=timeline), now)
-        return replace(self, timeline=timeline, focus_score=final.breakdown.score)
+        return replace(self, timeline=timeline, focus_score=final.score)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,21 @@ class Snapshot:
     idle: int
     is_idle: bool
     remaining: int
-    breakdown: ScoreBreakdown
+    tab_switches: int
+    target_minutes: int
+    score: int
+    """The focus score these counters give (the final one once ended)."""
+
+    @property
+    def breakdown(self) -> ScoreBreakdown:
+        """The score's parts, worked out only when a client asks for them."""
+        return score(
+            elapsed=self.elapsed,
+            active=self.active,
+            idle=self.idle,
+            tab_switches=self.tab_switches,
+            target_minutes=self.target_minutes,
+        )
 
 
 def snapshot(session: FocusSession, now: datetime) -> Snapshot:
@@ -70,7 +84,9 @@ def snapshot(session: FocusSession, now: datetime) -> Snapshot:
         idle=idle,
         is_idle=timeline.is_idle(now),
         remaining=max(0, session.target_minutes * 60 - elapsed),
-        breakdown=score(
+        tab_switches=session.tab_switches,
+        target_minutes=session.target_minutes,
+        score=focus_score(
             elapsed=elapsed,
             active=active,
             idle=idle,

@@ -79,8 +79,11 @@ class SessionRepository(Protocol):
         """Write if still at `session.version`; the stored value, or None if it moved on."""
         ...
 
-    async def add_tab_switch(self, session_id: str, user_id: str, now: datetime) -> bool:
-        """Atomically count a tab switch on an ACTIVE session; False if none matched."""
+    async def add_tab_switch(
+        self, session_id: str, user_id: str, now: datetime, signal_after: datetime
+    ) -> FocusSession | None:
+        """Atomically count a tab switch on this user's session if it is ACTIVE and
+        its last signal is after `signal_after` (not lapsed); the result, or None."""
         ...
 
     async def checkpoint(self, sessions: list[FocusSession], now: datetime) -> int:

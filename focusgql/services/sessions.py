@@ -264,16 +264,17 @@ class SessionService:
 
     async def record_tab_switch(self, user_id: str, session_id: str) -> Frame:
         now = self.clock.now()
-        session = await self._load(user_id, session_id, now)
-        self._require_running(session)
-        if session.status is not Status.ACTIVE:
+        lapse = now - timedelta(seconds=self.policy.abandon_after)
+        # One round trip in the common case: count it if ACTIVE and not lapsed.
+        counted = await self.repo.add_tab_switch(session_id, user_id, now, lapse)
+        if counted is None:
+            # Missing, someone else's, paused, ended or lapsed: find out which.
+            session = await self._load(user_id, session_id, now)
+            self._require_running(session)
             await self.repo.touch(session_id, now)  # not counted while paused; still a signal
-        elif not await self.repo.add_tab_switch(session_id, user_id, now):
-            # It was paused, ended or deleted in between: report the truth.
-            self._require_running(await self._load(user_id, session_id, now))
-        fresh = await self._load(user_id, session_id, now)
-        self.observe(fresh)
-        return Frame.at(fresh, now)
+            counted = await self._load(user_id, session_id, now)
+        self.observe(counted)
+        return Frame.at(counted, now)
 
     async def reap(self, limit: int = 500) -> int:
         """End every running session silent past the abandon window; how many ended."""

@@ -159,16 +159,24 @@ class MongoSessionRepository:
         self.documents_written += result.modified_count
         return result.modified_count
 
-    async def add_tab_switch(self, session_id: str, user_id: str, now: datetime) -> bool:
+    async def add_tab_switch(
+        self, session_id: str, user_id: str, now: datetime, signal_after: datetime
+    ) -> FocusSession | None:
         oid = _oid(session_id)
         if oid is None:
-            return False
-        result = await self._collection.update_one(
-            {"_id": oid, "user_id": ObjectId(user_id), "status": Status.ACTIVE.value},
+            return None
+        raw = await self._collection.find_one_and_update(
+            {
+                "_id": oid,
+                "user_id": ObjectId(user_id),
+                "status": Status.ACTIVE.value,
+                "last_signal_at": {"$gt": signal_after},
+            },
             {"$inc": {"tab_switches": 1, "version": 1}, "$max": {"last_signal_at": now}},
+            return_document=ReturnDocument.AFTER,
         )
-        self.documents_written += result.modified_count
-        return result.modified_count == 1
+        self.documents_written += raw is not None
+        return to_domain(raw) if raw else None
 
     async def touch(self, session_id: str, now: datetime) -> None:
         result = await self._collection.update_one(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from focusgql.domain.scoring import ScoreBreakdown, round_half_up, score
+from focusgql.domain.scoring import ScoreBreakdown, focus_score, round_half_up, score
 
 from .oracle import expected_score
 
@@ -161,3 +161,24 @@ def test_score_matches_for_any_counters(
         tab_switches=tab_switches,
         target_minutes=target_minutes,
     )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    elapsed=st.integers(0, 100_000),
+    active_share=st.fractions(0, 1),
+    tab_switches=st.integers(0, 200),
+    target_minutes=st.integers(1, 1440),
+)
+def test_the_fast_integer_score_equals_the_exact_breakdown(
+    elapsed: int, active_share: Fraction, tab_switches: int, target_minutes: int
+) -> None:
+    active = int(elapsed * active_share)
+    counters = {
+        "elapsed": elapsed,
+        "active": active,
+        "idle": elapsed - active,
+        "tab_switches": tab_switches,
+        "target_minutes": target_minutes,
+    }
+    assert focus_score(**counters) == score(**counters).score == expected_score(**counters)
