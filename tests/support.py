@@ -255,3 +255,21 @@ async def seed_people(settings: Settings, count: int) -> list[str]:
         tokens.append(issuer.issue(user_id, now))
     await client.close()
     return tokens
+
+
+async def create_session(client: Client, fields: str, **given: Any) -> dict[str, Any]:
+    """createSession with `given` input (targetMinutes 25 unless given), answering `fields`."""
+    data = await client.execute(
+        f"mutation($i: CreateSessionInput!) {{ createSession(input: $i) {{ {fields} }} }}",
+        {"i": {"targetMinutes": 25, **given}},
+    )
+    session: dict[str, Any] = data["createSession"]
+    return session
+
+
+async def read_session(client: Client, sid: str, fields: str) -> dict[str, Any]:
+    data = await client.execute(
+        f"query($id: ID!) {{ session(id: $id) {{ {fields} }} }}", {"id": sid}
+    )
+    session: dict[str, Any] = data["session"]
+    return session

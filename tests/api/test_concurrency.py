@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from focusgql.domain.scoring import score
-from tests.support import Client, ManualClock
+from tests.support import Client, ManualClock, create_session, read_session
 
 SESSION = (
     "id status targetMinutes startedAt elapsedSeconds activeSeconds idleSeconds tabSwitches "
@@ -18,20 +18,13 @@ def at(value: str) -> datetime:
 
 
 async def create(client: Client, target: int = 25, threshold: int | None = None) -> dict[str, Any]:
-    data = await client.execute(
-        f"mutation($i: CreateSessionInput!) {{ createSession(input: $i) {{ {SESSION} }} }}",
-        {"i": {"targetMinutes": target, "idleThresholdSeconds": threshold}},
+    return await create_session(
+        client, SESSION, targetMinutes=target, idleThresholdSeconds=threshold
     )
-    session: dict[str, Any] = data["createSession"]
-    return session
 
 
 async def read(client: Client, sid: str) -> dict[str, Any]:
-    data = await client.execute(
-        f"query($id: ID!) {{ session(id: $id) {{ {SESSION} }} }}", {"id": sid}
-    )
-    session: dict[str, Any] = data["session"]
-    return session
+    return await read_session(client, sid, SESSION)
 
 
 async def call(client: Client, field: str, sid: str, extra: str = "") -> dict[str, Any]:

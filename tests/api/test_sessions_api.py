@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from focusgql.domain.scoring import score
-from tests.support import Client, GraphQLError, ManualClock, RunningServer
+from tests.support import (
+    Client,
+    GraphQLError,
+    ManualClock,
+    RunningServer,
+    create_session,
+    read_session,
+)
 
 SESSION = (
     "id status targetMinutes contentId startedAt endedAt pausedAt elapsedSeconds activeSeconds "
@@ -27,20 +34,11 @@ def at(value: str) -> datetime:
 
 
 async def create(client: Client, target: int = 25, **fields: Any) -> dict[str, Any]:
-    data = await client.execute(
-        f"mutation($i: CreateSessionInput!) {{ createSession(input: $i) {{ {SESSION} }} }}",
-        {"i": {"targetMinutes": target, **fields}},
-    )
-    session: dict[str, Any] = data["createSession"]
-    return session
+    return await create_session(client, SESSION, targetMinutes=target, **fields)
 
 
 async def read(client: Client, sid: str) -> dict[str, Any]:
-    data = await client.execute(
-        f"query($id: ID!) {{ session(id: $id) {{ {SESSION} }} }}", {"id": sid}
-    )
-    session: dict[str, Any] = data["session"]
-    return session
+    return await read_session(client, sid, SESSION)
 
 
 async def mutate(client: Client, field: str, sid: str, extra: str = "") -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from tests.support import Client, ManualClock
+from tests.support import Client, ManualClock, create_session, read_session
 
 SESSION = "id status targetMinutes contentId idleThresholdSeconds tabSwitches elapsedSeconds"
 CODES = {
@@ -53,20 +53,11 @@ async def fails(
 
 
 async def create(client: Client, **fields: Any) -> dict[str, Any]:
-    data = await client.execute(
-        f"mutation($i: CreateSessionInput!) {{ createSession(input: $i) {{ {SESSION} }} }}",
-        {"i": {"targetMinutes": 25, **fields}},
-    )
-    session: dict[str, Any] = data["createSession"]
-    return session
+    return await create_session(client, SESSION, **fields)
 
 
 async def read(client: Client, sid: str) -> dict[str, Any]:
-    data = await client.execute(
-        f"query($id: ID!) {{ session(id: $id) {{ {SESSION} }} }}", {"id": sid}
-    )
-    session: dict[str, Any] = data["session"]
-    return session
+    return await read_session(client, sid, SESSION)
 
 
 async def session_count(client: Client) -> int:
