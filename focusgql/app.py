@@ -74,7 +74,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             app.state.wiring = wiring
             sessions = wiring.services.sessions
             feed = ChangeFeed(
-                wiring.sessions_repo, sessions.known, sessions.observe, sessions.observe_deleted
+                wiring.sessions_repo,
+                sessions.known,
+                sessions.observe,
+                sessions.observe_deleted,
+                sessions.known_ids,
             )
             background = [
                 asyncio.create_task(sessions.run_reaper(settings.reaper_interval_seconds)),
@@ -86,7 +90,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             for task in background:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                # A task that died of its own error must not stop the cleanup below.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             if wiring is not None:
                 wiring.hub.close()

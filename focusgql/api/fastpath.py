@@ -92,8 +92,15 @@ class TickPlan:
 
 
 class TickPlans:
-    def __init__(self, core: CoreSchema) -> None:
+    """Compiled plain tick selections. Anything over the schema's limits is left
+    to Strawberry's execution, which refuses it with the usual coded error."""
+
+    def __init__(
+        self, core: CoreSchema, max_aliases: int | None = None, max_tokens: int | None = None
+    ) -> None:
         self.core = core
+        self.max_aliases = max_aliases
+        self.max_tokens = max_tokens
         self.readers = _readers(core)
         self._plans: OrderedDict[tuple[str, str | None], TickPlan | None] = OrderedDict()
 
@@ -126,7 +133,7 @@ class TickPlans:
 
     def _compile(self, query: str, operation_name: str | None) -> TickPlan | None:
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError:
             return None
         if len(document.definitions) != 1 or validate(self.core, document):
@@ -161,7 +168,10 @@ class TickPlans:
             ):
                 return None
             selections.append(((node.alias or node.name).value, node.name.value))
-        if len(selections) > MAX_SELECTIONS:
+        aliases = sum(node.alias is not None for node in (root, *root.selection_set.selections))  # type: ignore[attr-defined]
+        if len(selections) > MAX_SELECTIONS or (
+            self.max_aliases is not None and aliases > self.max_aliases
+        ):
             return None
         return TickPlan(
             root_key=(root.alias or root.name).value,

@@ -54,7 +54,11 @@ class FocusGraphQL(GraphQL[Context, None]):
         )
         self.services = services
         self.clock = services.accounts.clock
-        self.tick_plans = TickPlans(schema._schema)  # type: ignore[attr-defined]
+        self.tick_plans = TickPlans(
+            schema._schema,  # type: ignore[attr-defined]
+            max_aliases=limits.max_aliases,
+            max_tokens=limits.max_query_tokens,
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -39,6 +39,9 @@ class Checkpointer:
     def known(self, session_id: str) -> FocusSession | None:
         return self._running.get(session_id)
 
+    def tracked_ids(self) -> list[str]:
+        return list(self._running)
+
     @property
     def tracked(self) -> int:
         return len(self._running)

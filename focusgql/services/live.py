@@ -14,7 +14,7 @@ several processes on one database, from the database's change stream (see
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 
 from focusgql.clock import Clock, Timer
@@ -127,7 +127,7 @@ class LiveHub:
         if channel is not None:
             channel.update(session)
 
-    async def watch(self, session: FocusSession) -> AsyncIterator[Frame]:
+    async def watch(self, session: FocusSession) -> AsyncGenerator[Frame, None]:
         channel = self._channels.get(session.id)
         if channel is None:
             channel = self._channels[session.id] = _Channel(session, self.clock, self.lateness)

@@ -1,6 +1,6 @@
 """What the services need from storage and the live hub; `store/` and `live` implement these."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -91,8 +91,9 @@ class SessionRepository(Protocol):
         its version; one round trip. How many were written."""
         ...
 
-    async def touch(self, session_id: str, now: datetime) -> None:
-        """Record a client signal (keeps a watched session from being abandoned)."""
+    async def touch(self, session_id: str, now: datetime, signal_after: datetime) -> None:
+        """Record a client signal on a running session whose last signal is after
+        `signal_after` (one that has lapsed is not revived)."""
         ...
 
     async def delete(self, session_id: str, user_id: str) -> bool: ...
@@ -133,6 +134,8 @@ class UserRepository(Protocol):
 
 
 class LiveHub(Protocol):
+    def watched_ids(self) -> list[str]: ...
+
     def known(self, session_id: str) -> FocusSession | None:
         """The newest state of a session someone here watches."""
         ...
@@ -141,6 +144,6 @@ class LiveHub(Protocol):
         """Tell every watcher of this session its new state."""
         ...
 
-    def watch(self, session: FocusSession) -> AsyncIterator[Frame]:
+    def watch(self, session: FocusSession) -> AsyncGenerator[Frame, None]:
         """A frame at once, then on every tick and change, until the session has ended."""
         ...

@@ -2,13 +2,14 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pymongo.errors import PyMongoError
 
-from focusgql.clock import Clock
+from focusgql.clock import Clock, Timer
 from focusgql.domain.errors import BadUserInput, Conflict, NotFound
 from focusgql.domain.session import (
     FocusSession,
@@ -97,6 +98,13 @@ class SessionService:
             known = self.checkpointer.known(session_id)
         return known
 
+    def known_ids(self) -> list[str]:
+        """Sessions this process watches or keeps counting."""
+        ids = set(self.hub.watched_ids())
+        if self.checkpointer is not None:
+            ids.update(self.checkpointer.tracked_ids())
+        return sorted(ids)
+
     def observe_deleted(self, session_id: str) -> None:
         known = self.known(session_id)
         if known is not None and known.status.is_running:
@@ -135,24 +143,59 @@ class SessionService:
     async def watch(self, user_id: str, session_id: str) -> AsyncGenerator[Frame, None]:
         """Frames for a live view; an open watch counts as a client signal."""
         session = (await self.get(user_id, session_id)).session
-        keepalive = self.policy.keepalive_every
-        last_signal = self.clock.now()
-        async for frame in self.hub.watch(session):
-            yield frame
+        stop_keep_alive = self._keep_alive_while_watched(session)
+        try:
+            async with aclosing(self.hub.watch(session)) as frames:
+                first = await anext(frames)
+                # A change made elsewhere between our read and the channel's start
+                # reached no channel: read once more now that one listens.
+                fresh = await self.repo.get(session_id)
+                if fresh is not None:
+                    self.observe(fresh)
+                yield first
+                async for frame in frames:
+                    yield frame
+        finally:
+            stop_keep_alive()
+
+    def _keep_alive_while_watched(self, session: FocusSession) -> Callable[[], None]:
+        """Signal on a clock timer, not on frames: a paused session has none."""
+        every = self.policy.keepalive_every
+        timer: Timer | None = None
+
+        def beat() -> None:
+            nonlocal timer
             now = self.clock.now()
-            if frame.session.status.is_running and now - last_signal >= keepalive:
-                last_signal = now
-                # In the background: a tick never waits on the database, and an
-                # outage only costs this one keep-alive (the next one retries).
-                task = asyncio.create_task(self._keep_alive(session_id, now))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+            self._spawn(self._keep_alive(session.id, now))
+            timer = self.clock.call_at(now + every, beat)
+
+        if self.clock.now() - session.last_signal_at >= every:
+            beat()  # it has been quiet a while: signal at once
+        else:
+            timer = self.clock.call_at(session.last_signal_at + every, beat)
+
+        def stop() -> None:
+            if timer is not None:
+                timer.cancel()
+
+        return stop
+
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        # In the background: a tick never waits on the database, and an outage
+        # only costs this one keep-alive (the next one retries).
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _keep_alive(self, session_id: str, now: datetime) -> None:
         try:
-            await self.repo.touch(session_id, now)
+            await self.repo.touch(session_id, now, self._lapse_cutoff(now))
         except PyMongoError as error:
             log.warning("keep-alive for session %s failed: %s", session_id, type(error).__name__)
+
+    def _lapse_cutoff(self, now: datetime) -> datetime:
+        """Sessions whose last signal is at or before this have lapsed by `now`."""
+        return now - timedelta(seconds=self.policy.abandon_after)
 
     # -- changing ----------------------------------------------------------------
 
@@ -264,17 +307,23 @@ class SessionService:
 
     async def record_tab_switch(self, user_id: str, session_id: str) -> Frame:
         now = self.clock.now()
-        lapse = now - timedelta(seconds=self.policy.abandon_after)
-        # One round trip in the common case: count it if ACTIVE and not lapsed.
-        counted = await self.repo.add_tab_switch(session_id, user_id, now, lapse)
-        if counted is None:
+        cutoff = self._lapse_cutoff(now)
+        for _ in range(SAVE_ATTEMPTS):
+            # One round trip in the common case: counted if ACTIVE and not lapsed.
+            counted = await self.repo.add_tab_switch(session_id, user_id, now, cutoff)
+            if counted is not None:
+                self.observe(counted)
+                return Frame.at(counted, now)
             # Missing, someone else's, paused, ended or lapsed: find out which.
             session = await self._load(user_id, session_id, now)
             self._require_running(session)
-            await self.repo.touch(session_id, now)  # not counted while paused; still a signal
-            counted = await self._load(user_id, session_id, now)
-        self.observe(counted)
-        return Frame.at(counted, now)
+            if session.status is Status.PAUSED:
+                await self.repo.touch(session_id, now, cutoff)  # not counted; still a signal
+                paused = await self._load(user_id, session_id, now)
+                self.observe(paused)
+                return Frame.at(paused, now)
+            # ACTIVE again (a pause and resume slipped in between): count it now.
+        raise Conflict("the session is changing concurrently; try again")
 
     async def reap(self, limit: int = 500) -> int:
         """End every running session silent past the abandon window; how many ended."""

@@ -29,12 +29,14 @@ class ChangeFeed:
         known: Callable[[str], FocusSession | None],
         observe: Callable[[FocusSession], None],
         deleted: Callable[[str], None],
+        known_ids: Callable[[], list[str]],
         retry_seconds: float = 1.0,
     ) -> None:
         self.repo = repo
         self.known = known
         self.observe = observe
         self.deleted = deleted
+        self.known_ids = known_ids
         self.retry_seconds = retry_seconds
         self.ready = asyncio.Event()
         """Set once the stream is open: changes from then on are seen."""
@@ -42,22 +44,41 @@ class ChangeFeed:
     async def run(self) -> None:
         resume_token: Any = None
         warned = False
+        opened_before = False
         while True:
             try:
                 async with await self.repo.collection.watch(
                     PIPELINE, resume_after=resume_token
                 ) as stream:
+                    if opened_before:
+                        # Reopened: whatever happened while closed is read afresh.
+                        await self.resync()
+                    opened_before = True
                     self.ready.set()
                     warned = False
                     async for change in stream:
-                        resume_token = stream.resume_token
                         await self.handle(change)
+                        # Only past a change once it is handled: a failure replays it.
+                        resume_token = stream.resume_token
             except PyMongoError as error:
                 if not warned:
                     log.warning("change stream unavailable (%s); retrying", error)
                     warned = True
-                resume_token = None if "resume" in str(error).lower() else resume_token
+                if "resume" in str(error).lower():
+                    resume_token = None  # too old to resume: start afresh (resync covers it)
                 await asyncio.sleep(self.retry_seconds)
+            except Exception:
+                # A document this process cannot read must not stop the feed.
+                log.exception("change stream handling failed; reopening")
+                await asyncio.sleep(self.retry_seconds)
+
+    async def resync(self) -> None:
+        for session_id in self.known_ids():
+            fresh = await self.repo.get(session_id)
+            if fresh is None:
+                self.deleted(session_id)
+            else:
+                self.observe(fresh)
 
     async def handle(self, change: dict[str, Any]) -> None:
         session_id = str(change["documentKey"]["_id"])

@@ -178,9 +178,10 @@ class MongoSessionRepository:
         self.documents_written += raw is not None
         return to_domain(raw) if raw else None
 
-    async def touch(self, session_id: str, now: datetime) -> None:
+    async def touch(self, session_id: str, now: datetime, signal_after: datetime) -> None:
         result = await self._collection.update_one(
-            {"_id": ObjectId(session_id), "running": True},
+            # A lapsed session stays lapsed: its end is fixed at its deadline.
+            {"_id": ObjectId(session_id), "running": True, "last_signal_at": {"$gt": signal_after}},
             {"$max": {"last_signal_at": now}},
         )
         self.documents_written += result.modified_count

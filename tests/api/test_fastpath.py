@@ -16,9 +16,8 @@ LEAVES = sorted(TickPlans(build_schema()._schema).readers)
 
 def random_selection(rng: random.Random) -> str:
     fields = rng.sample([*LEAVES, "__typename"], rng.randint(1, len(LEAVES) + 1))
-    return " ".join(
-        f"{name}{i}: {name}" if rng.random() < 0.3 else name for i, name in enumerate(fields)
-    )
+    aliased = set(rng.sample(range(len(fields)), min(len(fields), rng.randint(0, 5))))
+    return " ".join(f"{name}{i}: {name}" if i in aliased else name for i, name in enumerate(fields))
 
 
 async def first_message(server: RunningServer, token: str, protocol: str, query: str) -> str:
@@ -85,3 +84,18 @@ def test_only_plain_scalar_tick_selections_take_the_fast_path() -> None:
     ]
     assert all(plans.get(q, None) is not None for q in fast)
     assert all(plans.get(q, None) is None for q in slow)
+
+
+def test_selections_over_the_limits_are_left_to_strawberry() -> None:
+    plans = TickPlans(build_schema()._schema, max_aliases=10, max_tokens=60)
+    ten = " ".join(f"a{i}: id" for i in range(10))
+    eleven = " ".join(f"a{i}: id" for i in range(11))
+    assert plans.get(f'subscription {{ sessionTicks(sessionId: "x") {{ {ten} }} }}', None)
+    assert (
+        plans.get(f'subscription {{ sessionTicks(sessionId: "x") {{ {eleven} }} }}', None) is None
+    )
+    many_tokens = " ".join(["id"] * 60)
+    assert (
+        plans.get(f'subscription {{ sessionTicks(sessionId: "x") {{ {many_tokens} }} }}', None)
+        is None
+    )

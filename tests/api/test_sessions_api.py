@@ -4,6 +4,7 @@ The clock is shared by the whole run: read `clock.now()` when an absolute time
 matters and only ever move it forward.
 """
 
+import asyncio
 import itertools
 from datetime import datetime, timedelta
 from typing import Any
@@ -713,3 +714,22 @@ async def test_a_lapsed_session_is_not_listed_as_active(
     abandoned = await page(alice, 10, status="ABANDONED")
     assert [e["node"]["id"] for e in abandoned["edges"]] == [sid]
     assert abandoned["totalCount"] == 1
+
+
+async def test_an_open_subscription_keeps_a_paused_session_alive(
+    server: RunningServer, alice: Client, clock: ManualClock
+) -> None:
+    from gql import GraphQLRequest
+
+    from tests.e2e.test_gql_client import TICKS, connect
+
+    sid = (await create(alice))["id"]
+    await mutate(alice, "updateSession", sid, ", input: {status: PAUSED}")
+    async with connect(server, "graphql-transport-ws", {"token": alice.token}) as ws:
+        frames = ws.subscribe(GraphQLRequest(TICKS, variable_values={"id": sid}))
+        assert (await anext(frames))["sessionTicks"]["status"] == "PAUSED"
+        for _ in range(31):  # 31 minutes with no signal but the open subscription
+            clock.advance(60)
+            await asyncio.sleep(0.05)  # let the keep-alive write land
+        await frames.aclose()
+    assert (await read(alice, sid))["status"] == "PAUSED"
