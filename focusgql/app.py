@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             background = [
                 asyncio.create_task(sessions.run_reaper(settings.reaper_interval_seconds)),
                 asyncio.create_task(wiring.checkpointer.run()),
+                asyncio.create_task(sessions.run_keep_alive()),
                 asyncio.create_task(feed.run()),
             ]
             app.state.change_feed = feed

@@ -96,6 +96,12 @@ class SessionRepository(Protocol):
         `signal_after` (one that has lapsed is not revived)."""
         ...
 
+    async def touch_many(
+        self, session_ids: list[str], now: datetime, signal_after: datetime
+    ) -> int:
+        """`touch` for many sessions in one write; how many it changed."""
+        ...
+
     async def delete(self, session_id: str, user_id: str) -> bool: ...
 
     async def page(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import PyMongoError
 
-from focusgql.clock import Clock, Timer
+from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, NotFound
 from focusgql.domain.session import (
     FocusSession,
@@ -143,42 +143,34 @@ class SessionService:
     async def watch(self, user_id: str, session_id: str) -> AsyncGenerator[Frame, None]:
         """Frames for a live view; an open watch counts as a client signal."""
         session = (await self.get(user_id, session_id)).session
-        stop_keep_alive = self._keep_alive_while_watched(session)
-        try:
-            async with aclosing(self.hub.watch(session)) as frames:
-                first = await anext(frames)
-                # A change made elsewhere between our read and the channel's start
-                # reached no channel: read once more now that one listens.
-                fresh = await self.repo.get(session_id)
-                if fresh is not None:
-                    self.observe(fresh)
-                yield first
-                async for frame in frames:
-                    yield frame
-        finally:
-            stop_keep_alive()
-
-    def _keep_alive_while_watched(self, session: FocusSession) -> Callable[[], None]:
-        """Signal on a clock timer, not on frames: a paused session has none."""
-        every = self.policy.keepalive_every
-        timer: Timer | None = None
-
-        def beat() -> None:
-            nonlocal timer
-            now = self.clock.now()
+        now = self.clock.now()
+        if now - session.last_signal_at >= self.policy.keepalive_every:
+            # Quiet a while already: signal at once; run_keep_alive does the rest.
             self._spawn(self._keep_alive(session.id, now))
-            timer = self.clock.call_at(now + every, beat)
+        async with aclosing(self.hub.watch(session)) as frames:
+            first = await anext(frames)
+            # A change made elsewhere between our read and the channel's start
+            # reached no channel: read once more now that one listens.
+            fresh = await self.repo.get(session_id)
+            if fresh is not None:
+                self.observe(fresh)
+            yield first
+            async for frame in frames:
+                yield frame
 
-        if self.clock.now() - session.last_signal_at >= every:
-            beat()  # it has been quiet a while: signal at once
-        else:
-            timer = self.clock.call_at(session.last_signal_at + every, beat)
-
-        def stop() -> None:
-            if timer is not None:
-                timer.cancel()
-
-        return stop
+    async def run_keep_alive(self) -> None:
+        """Every watched session signals, whether it ticks or not (a paused one
+        has no frames): one write for all of them per keep-alive interval."""
+        while True:
+            await self.clock.sleep_until(self.clock.now() + self.policy.keepalive_every)
+            watched = self.hub.watched_ids()
+            if not watched:
+                continue
+            now = self.clock.now()
+            try:
+                await self.repo.touch_many(watched, now, self._lapse_cutoff(now))
+            except PyMongoError as error:
+                log.warning("keep-alive round failed: %s", type(error).__name__)
 
     def _spawn(self, work: Coroutine[object, object, None]) -> None:
         # In the background: a tick never waits on the database, and an outage

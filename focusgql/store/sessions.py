@@ -186,6 +186,20 @@ class MongoSessionRepository:
         )
         self.documents_written += result.modified_count
 
+    async def touch_many(
+        self, session_ids: list[str], now: datetime, signal_after: datetime
+    ) -> int:
+        result = await self._collection.update_many(
+            {
+                "_id": {"$in": [ObjectId(i) for i in session_ids]},
+                "running": True,
+                "last_signal_at": {"$gt": signal_after},
+            },
+            {"$max": {"last_signal_at": now}},
+        )
+        self.documents_written += result.modified_count
+        return result.modified_count
+
     async def delete(self, session_id: str, user_id: str) -> bool:
         oid = _oid(session_id)
         if oid is None:

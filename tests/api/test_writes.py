@@ -46,7 +46,9 @@ async def test_ticking_writes_nothing(
             await anext(frames)
         after = sample(await scrape(server), WRITES)
         await frames.aclose()
-    assert after == before, "30 ticks wrote to the database"
+    # Ticks write nothing; the only write allowed is the keep-alive round that
+    # signals for every watched session at once, once a minute (30 s may hold one).
+    assert after - before <= 1, f"30 ticks cost {after - before} writes"
 
 
 async def test_health_is_cheap_and_metrics_are_text(server: RunningServer) -> None:
