@@ -29,6 +29,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix focusgql tests bench
 	$(BIN)/ruff format focusgql tests bench
 
+bench: $(STAMP)
+	$(BIN)/python bench/ticks.py
+
 schema: $(STAMP)
 	$(BIN)/focusgql export-schema > schema.graphql
 

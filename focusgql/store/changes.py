@@ -19,7 +19,21 @@ from focusgql.store.sessions import MongoSessionRepository
 
 log = logging.getLogger(__name__)
 
-PIPELINE = [{"$match": {"operationType": {"$in": ["update", "replace", "delete"]}}}]
+# Updates that do not bump the version (checkpoints, keep-alives: most writes
+# while sessions tick) are filtered out by the server, never sent here.
+PIPELINE = [
+    {
+        "$match": {
+            "$or": [
+                {"operationType": {"$in": ["replace", "delete"]}},
+                {
+                    "operationType": "update",
+                    "updateDescription.updatedFields.version": {"$exists": True},
+                },
+            ]
+        }
+    }
+]
 
 
 class ChangeFeed:
