@@ -213,6 +213,11 @@ class Database:
             self.embedded = EmbeddedServer(":memory:")
             self.embedded.start()
             uri = self.embedded.uri
+            # It shares the load generator's core: let the generator come first, so
+            # a burst of database work (a checkpoint) delays the writes, not the
+            # measurement.
+            if self.pid is not None:
+                os.setpriority(os.PRIO_PROCESS, self.pid, 10)
         self.uri = uri
         # As focusgql's make_client, but dropping pooled connections idle for a
         # minute: SecantusDB closes a client's connection after 300 s of silence,
@@ -385,9 +390,14 @@ class Level:
     def ok(self) -> bool:
         return not self.problems
 
+    def disturbance(self) -> float:
+        """How long the server or the client waited for a CPU (%); inf if unknown."""
+        waits = [self.server_wait_pct, self.client_wait_pct]
+        return max(waits) if all(w == w for w in waits) else float("inf")
+
     def noisy(self, limit: float) -> bool:
         """Did other processes on the machine delay the server or the client?"""
-        return not max(self.server_wait_pct, self.client_wait_pct) <= limit
+        return not self.disturbance() <= limit
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -990,14 +1000,19 @@ async def amain(args: argparse.Namespace) -> int:
         alive = list(args.servers)
         for n in args.levels:  # interleaved, so both servers see the same noise
             for server in list(alive):
+                tries: list[Level] = []
                 for attempt in range(1, args.retries + 2):
                     await wait_quiet(args, args.quiet_wait if attempt > 1 else args.pre_wait)
                     level = await run_level(run, server, n)
                     level.attempts = attempt
+                    tries.append(level)
                     print(row(level), flush=True)
                     if level.ok or not level.noisy(args.noise) or attempt > args.retries:
                         break
                     print(f"    noisy machine: retrying {server} {n}", flush=True)
+                # A pass stands; of failures, the least disturbed attempt is kept.
+                if not level.ok:
+                    level = min(tries, key=Level.disturbance)
                 levels.append(level)
                 if not level.ok:
                     alive.remove(server)
