@@ -1,7 +1,7 @@
 """Live ticks under load: focusgql beside a bare Strawberry app, measured in one run.
 
-    .venv/bin/python bench/ticks.py            # the full run (~10-15 minutes)
-    .venv/bin/python bench/ticks.py --quick    # a smoke run (~1-2 minutes)
+    .venv/bin/python bench/ticks.py            # the full run (~15-30 minutes)
+    .venv/bin/python bench/ticks.py --quick    # a smoke run (~2 minutes)
 
 For each server (`focusgql serve`, and bench/bare_app.py as the baseline) and
 each level N, on a freshly started server pinned to one core: N WebSocket
@@ -982,7 +982,12 @@ async def amain(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+
+    def terminate() -> None:
+        print("SIGTERM: stopping", file=sys.stderr, flush=True)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
     cores = os.sched_getaffinity(0)
     if {args.server_cpu, args.client_cpu} <= cores and args.server_cpu != args.client_cpu:
         # The orchestrator and the embedded database stay off the server's core.
@@ -1049,9 +1054,12 @@ def main() -> int:
     args = parse_args()
     try:
         return asyncio.run(amain(args))
-    except (KeyboardInterrupt, asyncio.CancelledError):
+    except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except asyncio.CancelledError:
+        print("cancelled (SIGTERM?)", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":
