@@ -19,6 +19,7 @@ from focusgql.api.view import FocusGraphQL
 from focusgql.auth import load_or_create_secret
 from focusgql.bootstrap import Wiring, wire
 from focusgql.clock import Clock, SystemClock
+from focusgql.gcpolicy import PauseWatch, freeze_what_is_loaded
 from focusgql.logs import RequestIdMiddleware
 from focusgql.redact import install as redact_tokens_in_logs
 from focusgql.settings import Settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         client = make_client(uri)
         background: list[asyncio.Task[None]] = []
         wiring: Wiring | None = None
+        pauses: PauseWatch | None = None
         try:
             await init_database(client, settings.database)
             secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
@@ -87,8 +89,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 asyncio.create_task(feed.run()),
             ]
             app.state.change_feed = feed
+            pauses = PauseWatch(wiring.services.metrics.observe_gc)
+            pauses.install()
+            if settings.gc_freeze:
+                frozen = freeze_what_is_loaded()
+                log.debug("froze %d objects loaded at startup out of the GC's view", frozen)
             yield
         finally:
+            if pauses is not None:
+                pauses.remove()
             for task in background:
                 task.cancel()
                 # A task that died of its own error must not stop the cleanup below.

@@ -2,9 +2,11 @@
 
 Counts that the app already keeps (sessions watched, listeners, documents
 written) are read at scrape time, so the hot paths pay nothing for them; only
-tick lateness and error codes are recorded as they happen.
+tick lateness, garbage-collection pauses and error codes are recorded as
+they happen.
 """
 
+import gc
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -12,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+GC_PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class _Reading(Collector):
@@ -31,12 +34,23 @@ class Metrics:
             buckets=LATENESS_BUCKETS,
             registry=self.registry,
         )
+        self.gc_pause = Histogram(
+            "focusgql_gc_pause_seconds",
+            "How long each garbage collection held the process, by generation "
+            "(2 = full: ticks wait for it).",
+            ["generation"],
+            buckets=GC_PAUSE_BUCKETS,
+            registry=self.registry,
+        )
         self.errors = Counter(
             "focusgql_graphql_errors",
             "GraphQL errors answered, by extensions.code.",
             ["code"],
             registry=self.registry,
         )
+
+    def observe_gc(self, generation: int, seconds: float) -> None:
+        self.gc_pause.labels(str(generation)).observe(seconds)
 
     def read_at_scrape(
         self,
@@ -56,6 +70,11 @@ class Metrics:
                 "focusgql_running_sessions",
                 "Running sessions this process keeps checkpointing.",
                 running(),
+            )
+            yield GaugeMetricFamily(
+                "focusgql_gc_frozen_objects",
+                "Objects frozen out of the garbage collector's view (FOCUSGQL_GC_FREEZE).",
+                gc.get_freeze_count(),
             )
             yield CounterMetricFamily(
                 "focusgql_database_writes",

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     idle_threshold_seconds: int = Field(default=15, ge=5, le=3600)
     abandon_after_seconds: int = Field(default=1800, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)
+    gc_freeze: bool = Field(
+        default=True,
+        description="After startup, freeze what is loaded out of the garbage collector's "
+        "view (gc.freeze), so full collections walk only what connections create.",
+    )
     checkpoint_seconds: float = Field(
         default=10.0, gt=0, description="How often stored counters of running sessions refresh."
     )

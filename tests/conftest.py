@@ -40,6 +40,9 @@ def settings(mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         jwt_secret=SecretStr("test-secret-" + "x" * 32),
         # Checkpoints run on real seconds; tests that count writes call flush().
         checkpoint_seconds=3600,
+        # Freezing would keep this test process's garbage forever; the
+        # subprocess servers run with the default (tests/e2e/test_gc.py).
+        gc_freeze=False,
         # Every test connects from 127.0.0.1: the shared server counts, but far
         # above what the suite does; tests/api/test_ratelimit.py runs tight ones.
         rate_limit_login_per_address="100000/minute",

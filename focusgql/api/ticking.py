@@ -7,8 +7,9 @@ sent as pre-serialized JSON. Whatever the fast path cannot answer exactly
 (errors included) goes to Strawberry's own execution.
 """
 
+import asyncio
 import json
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import GraphQLError
@@ -27,6 +28,59 @@ from focusgql.domain.errors import FocusError
 from focusgql.services.ports import Frame
 
 
+class _TickSender:
+    """Sends the newest frame, one send at a time: a slow client skips frames
+    instead of queueing them. Each send is a short task started by the tick
+    itself, so between ticks a subscription holds no suspended coroutine or
+    future (see services/live.py for why that matters at scale).
+
+    Held until `release`, so frames pushed while the subscription is still
+    being set up go out only if it succeeds."""
+
+    def __init__(self, send: Callable[[Frame], Awaitable[None]]) -> None:
+        self._send = send
+        self._pending: Frame | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._held = True
+        self.ended: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        """True once the final frame is sent, False if the client went away."""
+
+    def deliver(self, frame: Frame) -> None:
+        self._pending = frame
+        if not self._held and self._task is None and not self.ended.done():
+            self._task = asyncio.create_task(self._drain())
+
+    def release(self) -> None:
+        self._held = False
+        if self._pending is not None:
+            self.deliver(self._pending)
+
+    def stop(self) -> None:
+        self._held = True
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _drain(self) -> None:
+        try:
+            while (frame := self._pending) is not None:
+                self._pending = None
+                await self._send(frame)
+                if not frame.session.status.is_running:
+                    self._end(True)
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            self._end(False)  # the client went away mid-send
+        except Exception as error:
+            if not self.ended.done():
+                self.ended.set_exception(error)
+        finally:
+            self._task = None
+
+    def _end(self, sent_final: bool) -> None:
+        if not self.ended.done():
+            self.ended.set_result(sent_final)
+
+
 class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         plans: TickPlans | None = getattr(self.view, "tick_plans", None)
@@ -34,10 +88,20 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         session_id = plan.session_id(operation.variables) if plan else None
         if plans is None or plan is None or session_id is None:
             return await super().run_operation(operation)
+        prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        socket: Any = self.websocket.ws  # type: ignore[attr-defined]
+
+        async def send(frame: Frame) -> None:
+            if operation.completed:
+                raise RuntimeError("operation completed")
+            await socket.send_text(prefix + plans.encode(plan, frame) + "}")
+
+        sender = _TickSender(send)
         try:
             user_id = await self.context.current_user_id()
-            frames = self.context.services.sessions.watch(user_id, parse_session_id(session_id))
-            first = await anext(frames)
+            following = await self.context.services.sessions.follow(
+                user_id, parse_session_id(session_id), sender.deliver
+            )
         except FocusError:
             # Strawberry reports it exactly as the resolver would.
             return await super().run_operation(operation)
@@ -45,16 +109,12 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             # Answer now: running it again would wait out another server selection.
             coded = classify(GraphQLError(str(error), original_error=error))
             return await operation.send_initial_errors([coded])
-        prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-        socket: Any = self.websocket.ws  # type: ignore[attr-defined]
         try:
-            async with aclosing(frames):
-                frame: Frame | None = first
-                while frame is not None:
-                    if operation.completed:
-                        return
-                    await socket.send_text(prefix + plans.encode(plan, frame) + "}")
-                    frame = await anext(frames, None)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            sender.release()
+            if await sender.ended:
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
+        finally:
+            following.close()
+            sender.stop()

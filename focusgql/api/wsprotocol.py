@@ -19,7 +19,7 @@ and the legacy graphql-ws; these mixins add what they leave out:
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from focusgql.api.context import Context
+from focusgql.clock import Clock, Timer
 
 log = logging.getLogger(__name__)
 
@@ -99,25 +100,32 @@ def legacy_message_problem(message: object) -> str | None:
 
 
 class _Expiry:
-    """Closes a connection when its token expires; at most one timer per connection."""
+    """Closes a connection when its token expires. Until then it is one clock
+    timer, not a waiting task: thousands of connections each holding a task
+    and its coroutines would be that much more for every full garbage
+    collection to walk. A task exists only for the closing itself."""
 
-    def __init__(self) -> None:
-        self.task: asyncio.Task[None] | None = None
-        self.closing = False
+    def __init__(
+        self, clock: Clock, at: datetime, close: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        self._close = close
+        self.closing: asyncio.Task[None] | None = None
+        self._timer: Timer | None = clock.call_at(at, self._fire)
 
-    def start(self, coroutine: Any) -> None:
-        self.stop()
-        self.task = asyncio.create_task(coroutine)
+    def _fire(self) -> None:
+        self._timer = None
+        self.closing = asyncio.create_task(self._close())
 
     def stop(self) -> None:
-        if self.task is not None and not self.closing:
-            self.task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def wait(self) -> None:
         self.stop()
-        if self.task is not None:
+        if self.closing is not None and self.closing is not asyncio.current_task():
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+                await self.closing
 
 
 def _valid_until(context: object) -> datetime | None:
@@ -147,12 +155,10 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
             return
         valid_until = _valid_until(self.context)
         if self.connection_acknowledged and valid_until is not None:
-            self._expiry = _Expiry()
-            self._expiry.start(self._close_when_expired(valid_until, self._expiry))
+            clock = self.view.clock  # type: ignore[attr-defined]
+            self._expiry = _Expiry(clock, valid_until, self._close_expired)
 
-    async def _close_when_expired(self, valid_until: datetime, expiry: _Expiry) -> None:
-        await self.view.clock.sleep_until(valid_until)  # type: ignore[attr-defined]
-        expiry.closing = True
+    async def _close_expired(self) -> None:
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
         await self.websocket.close(*TOKEN_EXPIRED)
@@ -201,12 +207,11 @@ class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
             return
         valid_until = _valid_until(self.context)
         if self.connection_acknowledged and valid_until is not None:
-            if self._expiry is None:
-                self._expiry = _Expiry()
-            self._expiry.start(self._close_when_expired(valid_until, self._expiry))
+            if self._expiry is not None:
+                self._expiry.stop()
+            clock = self.view.clock  # type: ignore[attr-defined]
+            self._expiry = _Expiry(clock, valid_until, self._close_expired)
 
-    async def _close_when_expired(self, valid_until: datetime, expiry: _Expiry) -> None:
-        await self.view.clock.sleep_until(valid_until)  # type: ignore[attr-defined]
-        expiry.closing = True
+    async def _close_expired(self) -> None:
         await self.cleanup()
         await self.websocket.close(*TOKEN_EXPIRED)

@@ -1,43 +1,35 @@
-"""The live hub: one timer and one frame per watched session per tick.
+"""The live hub: one frame per watched session per tick, pushed to its followers.
 
-However many subscriptions watch a session, a single channel holds a timer
-for its next tick (the clock's timers share the event loop's one heap, so
-thousands of sessions cost no task or sleep each). When the tick is due, or
-the session changes, the channel builds one frame and hands it to every
-listener. A listener keeps only the newest frame, so a slow client skips
-frames instead of growing a queue; the final frame of an ended session is
-always the newest, so it is never lost.
+However many subscriptions watch a session, a single channel computes its
+frame once per tick (or at once when the session changes) and hands it to
+every follower, a plain callback. All channels share one scheduler, the
+beat, which waits on a single clock timer for the earliest due tick.
+
+Why push, and why one timer: at thousands of sessions, anything a
+subscription re-creates every tick and keeps until the next one (a timer, a
+future it awaits, the suspended coroutines of a pull loop) survives young
+garbage collections and lands in the oldest generation, whose growth
+triggers full collections that stop the process for hundreds of
+milliseconds. With push, a tick allocates only what the send itself uses,
+and that dies within the same loop iteration.
 
 Changes reach the hub from this process's services (`publish`) and, with
 several processes on one database, from the database's change stream (see
 `store/changes.py`), whichever comes first: versions keep the order.
 """
 
-import asyncio
-from collections.abc import AsyncGenerator, Callable
+import heapq
+import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from focusgql.clock import Clock, Timer
 from focusgql.domain.session import FocusSession
-from focusgql.services.ports import Frame
+from focusgql.services.ports import Frame, Sink
 
+log = logging.getLogger(__name__)
 
-class _Listener:
-    __slots__ = ("_frame", "_ready")
-
-    def __init__(self, frame: Frame) -> None:
-        self._frame = frame
-        self._ready = asyncio.Event()
-        self._ready.set()
-
-    def put(self, frame: Frame) -> None:
-        self._frame = frame
-        self._ready.set()
-
-    async def get(self) -> Frame:
-        await self._ready.wait()
-        self._ready.clear()
-        return self._frame
+Lateness = Callable[[float], None]
 
 
 def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
@@ -48,56 +40,124 @@ def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
     )
 
 
-Lateness = Callable[[float], None]
+class _Beat:
+    """Every channel's next tick, on one clock timer set for the earliest.
 
+    Channels due at the same instant share a slot. A channel that re-arms
+    elsewhere (or closes) is not searched for: its old slot skips it when it
+    fires, because the channel no longer expects a tick then.
+    """
 
-class _Channel:
-    __slots__ = ("_due", "_lateness", "_timer", "clock", "listeners", "session")
-
-    def __init__(self, session: FocusSession, clock: Clock, lateness: Lateness | None) -> None:
-        self.session = session
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.listeners: set[_Listener] = set()
+        self._slots: dict[datetime, list[_Channel]] = {}
+        self._instants: list[datetime] = []  # a heap of the slots' keys
         self._timer: Timer | None = None
-        self._due: datetime | None = None
-        self._lateness = lateness
-        self._arm()
+        self._timer_due: datetime | None = None
+        self._firing = False
 
-    def update(self, session: FocusSession) -> None:
-        if is_newer(session, self.session):
-            self.session = session
-            self._broadcast()
-            self._arm()
-
-    def listen(self) -> _Listener:
-        listener = _Listener(Frame.at(self.session, self.clock.now()))
-        self.listeners.add(listener)
-        return listener
+    def schedule(self, due: datetime, channel: "_Channel") -> None:
+        slot = self._slots.get(due)
+        if slot is not None:
+            slot.append(channel)
+            return
+        self._slots[due] = [channel]
+        heapq.heappush(self._instants, due)
+        if not self._firing and (self._timer_due is None or due < self._timer_due):
+            self._wait_for(due)
 
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
+        self._timer = self._timer_due = None
+        self._slots.clear()
+        self._instants.clear()
 
-    def _arm(self) -> None:
-        self.close()
-        due = self._due = self.session.timeline.next_tick_due(self.clock.now())
-        if due is not None:
-            self._timer = self.clock.call_at(due, self._tick)
+    def _wait_for(self, due: datetime) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_due = due
+        self._timer = self.clock.call_at(due, self._fire)
 
-    def _tick(self) -> None:
-        self._timer = None
-        now = self._broadcast()
-        if self._lateness is not None and self._due is not None:
-            self._lateness((now - self._due).total_seconds())
-        self._arm()
-
-    def _broadcast(self) -> datetime:
+    def _fire(self) -> None:
+        self._timer = self._timer_due = None
         now = self.clock.now()
+        self._firing = True
+        try:
+            while self._instants and self._instants[0] <= now:
+                due = heapq.heappop(self._instants)
+                for channel in self._slots.pop(due):
+                    try:
+                        channel.tick(due, now)
+                    except Exception:
+                        # One broken follower must not cost the others their ticks.
+                        log.exception("tick of session %s failed", channel.session.id)
+        finally:
+            self._firing = False
+            if self._instants:
+                self._wait_for(self._instants[0])
+
+
+class _Channel:
+    __slots__ = ("_beat", "_due", "_lateness", "followers", "session")
+
+    def __init__(self, session: FocusSession, beat: _Beat, lateness: Lateness | None) -> None:
+        self.session = session
+        self.followers: list[Sink] = []
+        self._beat = beat
+        self._due: datetime | None = None
+        self._lateness = lateness
+        self._arm(beat.clock.now())
+
+    def update(self, session: FocusSession) -> None:
+        if is_newer(session, self.session):
+            self.session = session
+            now = self._beat.clock.now()
+            self._broadcast(now)
+            self._arm(now)
+
+    def follow(self, sink: Sink) -> None:
+        self.followers.append(sink)
+        sink(Frame.at(self.session, self._beat.clock.now()))
+
+    def close(self) -> None:
+        self._due = None
+
+    def tick(self, due: datetime, now: datetime) -> None:
+        if due != self._due:
+            return  # re-armed for another instant since, or closed
+        self._broadcast(now)
+        if self._lateness is not None:
+            self._lateness((now - due).total_seconds())
+        self._arm(now)
+
+    def _arm(self, now: datetime) -> None:
+        due = self.session.timeline.next_tick_due(now)
+        if due != self._due:
+            self._due = due
+            if due is not None:
+                self._beat.schedule(due, self)
+
+    def _broadcast(self, now: datetime) -> None:
         frame = Frame.at(self.session, now)
-        for listener in self.listeners:
-            listener.put(frame)
-        return now
+        for sink in tuple(self.followers):
+            sink(frame)
+
+
+class Following:
+    """One follower's place on a channel; `close` it when done (idempotent)."""
+
+    __slots__ = ("_channel", "_hub", "_sink")
+
+    def __init__(self, hub: "LiveHub", channel: _Channel, sink: Sink) -> None:
+        self._hub = hub
+        self._channel: _Channel | None = channel
+        self._sink = sink
+
+    def close(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            self._hub._leave(channel, self._sink)
 
 
 class LiveHub:
@@ -105,6 +165,7 @@ class LiveHub:
         self.clock = clock
         self.lateness = lateness
         """Told how late (seconds) each tick was computed, for the metrics."""
+        self._beat = _Beat(clock)
         self._channels: dict[str, _Channel] = {}
 
     @property
@@ -113,7 +174,7 @@ class LiveHub:
 
     @property
     def listeners(self) -> int:
-        return sum(len(channel.listeners) for channel in self._channels.values())
+        return sum(len(channel.followers) for channel in self._channels.values())
 
     def watched_ids(self) -> list[str]:
         return list(self._channels)
@@ -127,26 +188,26 @@ class LiveHub:
         if channel is not None:
             channel.update(session)
 
-    async def watch(self, session: FocusSession) -> AsyncGenerator[Frame, None]:
+    def follow(self, session: FocusSession, sink: Sink) -> Following:
+        """`sink` gets a frame now (before this returns), then one on every tick
+        and change; the last is the ended session's. Never call back into the
+        hub from `sink`: hand the frame on and return."""
         channel = self._channels.get(session.id)
         if channel is None:
-            channel = self._channels[session.id] = _Channel(session, self.clock, self.lateness)
+            channel = self._channels[session.id] = _Channel(session, self._beat, self.lateness)
         else:
             channel.update(session)
-        listener = channel.listen()
-        try:
-            while True:
-                frame = await listener.get()
-                yield frame
-                if not frame.session.status.is_running:
-                    return
-        finally:
-            channel.listeners.discard(listener)
-            if not channel.listeners and self._channels.get(session.id) is channel:
-                del self._channels[session.id]
-                channel.close()
+        channel.follow(sink)
+        return Following(self, channel, sink)
+
+    def _leave(self, channel: _Channel, sink: Sink) -> None:
+        channel.followers.remove(sink)
+        if not channel.followers and self._channels.get(channel.session.id) is channel:
+            del self._channels[channel.session.id]
+            channel.close()
 
     def close(self) -> None:
         for channel in self._channels.values():
             channel.close()
         self._channels.clear()
+        self._beat.close()

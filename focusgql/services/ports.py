@@ -1,6 +1,6 @@
 """What the services need from storage and the live hub; `store/` and `live` implement these."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -28,6 +28,10 @@ class Frame:
     @classmethod
     def at(cls, session: FocusSession, now: datetime) -> "Frame":
         return cls(session, snapshot(session, now))
+
+
+Sink = Callable[[Frame], None]
+"""Where the live hub pushes a watched session's frames."""
 
 
 class RunningSessionExists(Exception):
@@ -150,6 +154,11 @@ class LiveHub(Protocol):
         """Tell every watcher of this session its new state."""
         ...
 
-    def watch(self, session: FocusSession) -> AsyncGenerator[Frame, None]:
-        """A frame at once, then on every tick and change, until the session has ended."""
+    def follow(self, session: FocusSession, sink: Sink) -> "Following":
+        """`sink` gets a frame at once, then one on every tick and change, the
+        last being the ended session's, until the following is closed."""
         ...
+
+
+class Following(Protocol):
+    def close(self) -> None: ...

@@ -3,7 +3,6 @@
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Callable, Coroutine
-from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -20,12 +19,14 @@ from focusgql.domain.session import (
 from focusgql.domain.timeline import InvalidTransition, Status, start
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.ports import (
+    Following,
     Frame,
     LiveHub,
     PageCursor,
     RunningSessionExists,
     SessionFilter,
     SessionRepository,
+    Sink,
 )
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,28 @@ class SessionEdit:
     content_id: str | None = None
     clear_content_id: bool = False
     status: Status | None = None
+
+
+class _Mailbox:
+    """Holds only the newest frame: a slow reader skips frames instead of
+    growing a queue, and the final frame, being the newest, is never lost."""
+
+    __slots__ = ("_frame", "_ready")
+
+    def __init__(self) -> None:
+        self._frame: Frame | None = None
+        self._ready = asyncio.Event()
+
+    def put(self, frame: Frame) -> None:
+        self._frame = frame
+        self._ready.set()
+
+    async def get(self) -> Frame:
+        await self._ready.wait()
+        self._ready.clear()
+        frame, self._frame = self._frame, None
+        assert frame is not None
+        return frame
 
 
 def _transition(error: InvalidTransition) -> Conflict:
@@ -140,23 +163,39 @@ class SessionService:
         await self.running(user_id)
         return await self.repo.count(user_id, where)
 
-    async def watch(self, user_id: str, session_id: str) -> AsyncGenerator[Frame, None]:
-        """Frames for a live view; an open watch counts as a client signal."""
+    async def follow(self, user_id: str, session_id: str, sink: Sink) -> Following:
+        """Push this session's frames to `sink` (see LiveHub.follow); an open
+        following counts as a client signal. Frames may reach `sink` before
+        this returns; if it raises, nothing more will."""
         session = (await self.get(user_id, session_id)).session
         now = self.clock.now()
         if now - session.last_signal_at >= self.policy.keepalive_every:
             # Quiet a while already: signal at once; run_keep_alive does the rest.
             self._spawn(self._keep_alive(session.id, now))
-        async with aclosing(self.hub.watch(session)) as frames:
-            first = await anext(frames)
+        following = self.hub.follow(session, sink)
+        try:
             # A change made elsewhere between our read and the channel's start
             # reached no channel: read once more now that one listens.
             fresh = await self.repo.get(session_id)
-            if fresh is not None:
-                self.observe(fresh)
-            yield first
-            async for frame in frames:
+        except BaseException:
+            following.close()
+            raise
+        if fresh is not None:
+            self.observe(fresh)
+        return following
+
+    async def watch(self, user_id: str, session_id: str) -> AsyncGenerator[Frame, None]:
+        """`follow` as an async iterator, until the session has ended."""
+        mailbox = _Mailbox()
+        following = await self.follow(user_id, session_id, mailbox.put)
+        try:
+            while True:
+                frame = await mailbox.get()
                 yield frame
+                if not frame.session.status.is_running:
+                    return
+        finally:
+            following.close()
 
     async def run_keep_alive(self) -> None:
         """Every watched session signals, whether it ticks or not (a paused one

@@ -1,0 +1,158 @@
+"""The live hub against a per-step oracle: every follower gets exactly one frame
+per tick its session crosses and one per newer state, each exact at that
+instant, whatever mix of sessions shares the beat's timer."""
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from focusgql.domain.session import FocusSession
+from focusgql.domain.timeline import Status, start
+from focusgql.services.live import LiveHub
+from focusgql.services.ports import Following, Frame
+from tests.support import ManualClock
+
+T0 = datetime(2026, 3, 2, 9, 0, 0, 137_000, tzinfo=UTC)
+
+
+def new_session(number: int, at: datetime) -> FocusSession:
+    return FocusSession(
+        id=f"s{number}",
+        user_id="u",
+        target_minutes=25,
+        content_id=None,
+        timeline=start(at, 15),
+        last_activity_at=at,
+        last_signal_at=at,
+    )
+
+
+@dataclass
+class Follower:
+    session_id: str
+    frames: list[Frame] = field(default_factory=list)
+    following: Following | None = None
+
+    def __call__(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+
+# A step: ("advance", ms) | ("pause"/"resume"/"end", session index) | ("leave", follower index)
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("advance"), st.integers(1, 2500)),
+        st.tuples(st.sampled_from(["pause", "resume", "end", "stale"]), st.integers(0, 5)),
+        st.tuples(st.just("leave"), st.integers(0, 11)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    offsets=st.lists(st.integers(0, 2999), min_size=1, max_size=6),
+    per_session=st.integers(1, 2),
+    script=steps,
+)
+def test_every_follower_gets_each_tick_and_change_once(
+    offsets: list[int], per_session: int, script: list[tuple[str, int]]
+) -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    sessions: list[FocusSession] = []
+    followers: list[Follower] = []
+    for number, offset in enumerate(offsets):
+        clock.advance(milliseconds=offset)
+        session = new_session(number, clock.now())
+        sessions.append(session)
+        for _ in range(per_session):
+            follower = Follower(session.id)
+            follower.following = hub.follow(session, follower)
+            assert len(follower.frames) == 1  # the frame at once
+            followers.append(follower)
+    for kind, argument in script:
+        before = clock.now()
+        counts = [len(f.frames) for f in followers]
+        changed: set[str] = set()
+        if kind == "advance":
+            clock.advance(milliseconds=argument)
+            for session in sessions:
+                timeline = session.timeline
+                if timeline.elapsed(clock.now()) > timeline.elapsed(before):
+                    changed.add(session.id)
+        elif kind == "leave":
+            follower = followers[argument % len(followers)]
+            if follower.following is not None:
+                follower.following.close()
+                follower.following = None
+        else:
+            index = argument % len(sessions)
+            session = sessions[index]
+            now = clock.now()
+            newer = session
+            if kind == "pause" and session.status is Status.ACTIVE:
+                newer = replace(session, timeline=session.timeline.pause(now))
+            elif kind == "resume" and session.status is Status.PAUSED:
+                newer = replace(session, timeline=session.timeline.resume(now))
+            elif kind == "end" and session.status.is_running:
+                newer = session.ended(now, Status.COMPLETED)
+            if kind == "stale":
+                hub.publish(replace(session, version=session.version - 1))  # older: ignored
+            elif newer is not session:
+                newer = replace(newer, version=session.version + 1)
+                sessions[index] = newer
+                hub.publish(newer)
+                changed.add(newer.id)
+        now = clock.now()
+        for follower, count in zip(followers, counts, strict=True):
+            got = follower.frames[count:]
+            if follower.following is None:
+                assert got == []
+                continue
+            expected = 1 if follower.session_id in changed else 0
+            assert len(got) == expected, (kind, argument, follower.session_id)
+            if got:
+                (frame,) = got
+                current = next(s for s in sessions if s.id == follower.session_id)
+                assert frame.session == current
+                assert frame.snapshot.elapsed == current.timeline.elapsed(now)
+    assert hub.watched == len({f.session_id for f in followers if f.following is not None})
+
+
+def test_a_failing_follower_costs_others_nothing() -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    first, second = new_session(1, T0), new_session(2, T0)  # due at the same instants
+    good = Follower(second.id)
+
+    def broken(frame: Frame) -> None:
+        if frame.snapshot.elapsed > 0:
+            raise RuntimeError("follower bug")
+
+    hub.follow(first, broken)
+    hub.follow(second, good)
+    for _ in range(3):
+        clock.advance(1)
+    assert [f.snapshot.elapsed for f in good.frames] == [0, 1, 2, 3]
+
+
+def test_closing_the_hub_stops_every_tick() -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    follower = Follower("s1")
+    hub.follow(new_session(1, T0), follower)
+    clock.advance(1)
+    hub.close()
+    clock.advance(5)
+    assert len(follower.frames) == 2
+    assert hub.watched == 0
+
+
+def test_one_clock_timer_serves_any_number_of_sessions() -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    for number in range(200):
+        hub.follow(new_session(number, T0 + timedelta(milliseconds=number * 5)), Follower(""))
+    assert len(clock._timers) == 1  # the beat waits for the earliest due tick only
