@@ -58,6 +58,9 @@ class Stats:
         self.closed: Counter[str] = Counter()
         """Connections that ended after their first snapshot, by reason."""
         self.bad_messages: Counter[str] = Counter()
+        self.worst_ms: dict[int, int] = {}
+        """Worst lateness in each second of the window (seconds after t0), to line
+        stalls up with the server's garbage collections."""
 
     def result(self) -> dict[str, Any]:
         return {
@@ -70,6 +73,7 @@ class Stats:
             "silent": sum(1 for count in self.per_connection if count == 0),
             "closed": dict(self.closed),
             "bad_messages": dict(self.bad_messages),
+            "worst_ms_by_second": sorted(self.worst_ms.items()),
         }
 
 
@@ -128,7 +132,11 @@ async def subscriber(
                 if stats.t0 <= now <= stats.t1:
                     stats.messages += 1
                     counts[index] += 1
-                    stats.lateness_ms[round((now - started - elapsed) * 1000)] += 1
+                    late = round((now - started - elapsed) * 1000)
+                    stats.lateness_ms[late] += 1
+                    second = int(now - stats.t0)
+                    if late > stats.worst_ms.get(second, -(1 << 30)):
+                        stats.worst_ms[second] = late
                     if elapsed == previous:
                         stats.duplicated += 1
                     elif elapsed > previous + 1:

@@ -339,6 +339,16 @@ class Level:
     """Wall time the window opened."""
     problems: list[str] = field(default_factory=list)
     client_bound: bool = False
+    full_gcs: list[tuple[float, float]] = field(default_factory=list)
+    """The server's full garbage collections overlapping the window:
+    (seconds after t0 it began, pause seconds), from bench/gcwatch."""
+    worst_ms: dict[int, int] = field(default_factory=dict)
+    """Worst lateness in each second of the window."""
+
+    @property
+    def stalls(self) -> list[tuple[int, int]]:
+        """Seconds of the window (after t0) whose worst tick was later than 250 ms."""
+        return [(second, ms) for second, ms in sorted(self.worst_ms.items()) if ms > 250]
 
     def percentile(self, q: float) -> float:
         total = sum(self.lateness.values())
@@ -425,6 +435,8 @@ class Level:
             "attempts": self.attempts,
             "ramp_seconds": self.ramp_seconds,
             "client_bound": self.client_bound,
+            "full_gcs": [[round(at, 3), round(pause, 4)] for at, pause in self.full_gcs],
+            "stalls": self.stalls,
             "ok": self.ok,
             "problems": self.problems,
         }
@@ -449,6 +461,9 @@ class Run:
             ignore=shutil.ignore_patterns("__pycache__"),
         )
 
+    def gc_log(self, label: str) -> Path:
+        return self.workdir / f"{label}.gc.log"
+
     def database_name(self, label: str) -> str:
         return f"bench_{self.tag}_{label}"
 
@@ -457,6 +472,12 @@ class Run:
     ) -> tuple[asyncio.subprocess.Process, int, Path]:
         port = free_port()
         log = self.workdir / f"{label}.server.log"
+        watch = {
+            "BENCH_GC_LOG": str(self.gc_log(label)),
+            "PYTHONPATH": os.pathsep.join(
+                [str(BENCH / "gcwatch"), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
         if server == "focusgql":
             env = {
                 **os.environ,
@@ -465,14 +486,13 @@ class Run:
                 "FOCUSGQL_JWT_SECRET": self.secret,
                 "FOCUSGQL_LOG_LEVEL": "warning",
                 "FOCUSGQL_DATA_DIR": str(self.workdir / "data"),
-                "PYTHONPATH": os.pathsep.join(
-                    [str(self.source), *filter(None, [os.environ.get("PYTHONPATH")])]
-                ),
+                **watch,
+                "PYTHONPATH": os.pathsep.join([str(self.source), watch["PYTHONPATH"]]),
             }
             command = [sys.executable, "-m", "focusgql", "serve", "--port", str(port)]
             cwd = self.source
         else:
-            env = dict(os.environ)
+            env = {**os.environ, **watch}
             command = [sys.executable, str(BENCH / "bare_app.py"), "--port", str(port)]
             cwd = ROOT
         process = await spawn(command, self.args.server_cpu, log, env=env, cwd=cwd)
@@ -574,6 +594,8 @@ class Run:
             level.duplicated += result["duplicated"]
             level.silent += result["silent"]
             level.closed += sum(result["closed"].values())
+            for second, ms in result["worst_ms_by_second"]:
+                level.worst_ms[second] = max(ms, level.worst_ms.get(second, ms))
             for reason, count in {**result["failures"], **result["closed"]}.items():
                 print(f"    {count} x {reason}", flush=True)
         if profiler is not None:
@@ -619,6 +641,16 @@ async def read_line(process: asyncio.subprocess.Process, prefix: str, seconds: f
     raise RuntimeError(f"load generator exited (code {code}) before {prefix}")
 
 
+def full_gcs_in_window(path: Path, t0: float, window: float) -> list[tuple[float, float]]:
+    found = []
+    with contextlib.suppress(OSError):
+        for line in path.read_text().splitlines():
+            end, pause = (float(part) for part in line.split())
+            if end - pause < t0 + window and end > t0:
+                found.append((end - pause - t0, pause))
+    return found
+
+
 async def run_level(run: Run, server_kind: str, n: int) -> Level:
     label = f"{server_kind}-{n}"
     level = Level(server=server_kind, n=n)
@@ -635,6 +667,7 @@ async def run_level(run: Run, server_kind: str, n: int) -> Level:
         loads = await run.start_load(jobs, port, label)
         processes[:0] = loads
         await run.measure(level, server, loads, run.args.window)
+        level.full_gcs = full_gcs_in_window(run.gc_log(label), level.t0, level.window)
         if server.returncode is not None:
             level.problems.append("server died")
     except (RuntimeError, TimeoutError, OSError) as error:
@@ -761,7 +794,7 @@ def fmt(value: float, digits: int = 0) -> str:
 HEADER = (
     f"{'server':<9} {'N':>5} {'subs':>5} {'msgs/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
     f"{'max ms':>7} {'skip':>6} {'dup':>5} {'CPU%':>5} {'us/msg':>6} {'RSS/sub KB':>10} "
-    f"{'client%':>7} {'db%':>4} {'noise s/c/o%':>12} {'ramp s':>6}  verdict"
+    f"{'client%':>7} {'db%':>4} {'noise s/c/o%':>12} {'ramp s':>6} {'GC2 n/ms':>8}  verdict"
 )
 
 
@@ -778,7 +811,27 @@ def row(level: Level) -> str:
         f"{fmt(level.max_ms):>7} {level.skipped:>6} {level.duplicated:>5} "
         f"{fmt(level.cpu_pct):>5} {fmt(level.us_per_msg):>6} {fmt(level.rss_per_sub_kb, 1):>10} "
         f"{fmt(level.client_cpu_pct):>7} {fmt(level.db_cpu_pct):>4} {noise:>12} "
-        f"{fmt(level.ramp_seconds):>6}  {verdict}"
+        f"{fmt(level.ramp_seconds):>6} {gc_column(level):>8}  {verdict}"
+    )
+
+
+def gc_column(level: Level) -> str:
+    """Full collections in the window: how many / the longest pause in ms."""
+    if not level.full_gcs:
+        return "0"
+    return f"{len(level.full_gcs)}/{max(pause for _, pause in level.full_gcs) * 1000:.0f}"
+
+
+def stall_line(level: Level) -> str | None:
+    """Where a level's late ticks came from: its stalls next to its full GCs."""
+    if not level.stalls:
+        return None
+    stalls = ", ".join(f"{second} s: {ms} ms" for second, ms in level.stalls[:8])
+    more = f" (+{len(level.stalls) - 8} more)" if len(level.stalls) > 8 else ""
+    gcs = ", ".join(f"{at:.1f} s: {pause * 1000:.0f} ms" for at, pause in level.full_gcs[:8])
+    return (
+        f"    {level.server} {level.n}: seconds with a tick > 250 ms late {stalls}{more}; "
+        f"full GCs began at {gcs or 'none'}"
     )
 
 
@@ -855,11 +908,13 @@ def report(args: argparse.Namespace, levels: list[Level], writes: Writes | None,
         "CPU% = server (% of one core); us/msg = server CPU per delivered tick; "
         "client% = load generator(s); db% = embedded database; "
         "noise s/c/o% = % of the window the server / client waited for a CPU held by someone "
-        "else, and other processes' load on the server's core",
+        "else, and other processes' load on the server's core; GC2 n/ms = the server's full "
+        "garbage collections in the window / the longest, in ms (bench/gcwatch)",
         "",
         HEADER,
         *(row(level) for level in levels),
         "",
+        *filter(None, (stall_line(level) for level in levels)),
     ]
     found = {}
     for server in args.servers:
@@ -1012,6 +1067,8 @@ async def amain(args: argparse.Namespace) -> int:
                     level.attempts = attempt
                     tries.append(level)
                     print(row(level), flush=True)
+                    if (stalls := stall_line(level)) is not None:
+                        print(stalls, flush=True)
                     if level.ok or not level.noisy(args.noise) or attempt > args.retries:
                         break
                     print(f"    noisy machine: retrying {server} {n}", flush=True)

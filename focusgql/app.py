@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if wiring is not None:
                 wiring.hub.close()
                 with contextlib.suppress(Exception):
-                    await wiring.checkpointer.flush()  # leave fresh counters behind
+                    await wiring.checkpointer.flush(everything=True)  # leave fresh counters
             await client.close()
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)

@@ -1,6 +1,7 @@
 """The one place where the real parts are chosen and wired together."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from focusgql.api.context import Services
 from focusgql.auth import TokenIssuer
@@ -30,7 +31,12 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     sessions_repo = MongoSessionRepository()
     metrics = Metrics()
     hub = LiveHub(clock, lateness=metrics.tick_lateness.observe)
-    checkpointer = Checkpointer(sessions_repo, clock, settings.checkpoint_seconds)
+    checkpointer = Checkpointer(
+        sessions_repo,
+        clock,
+        settings.checkpoint_seconds,
+        lapse_after=timedelta(seconds=settings.abandon_after_seconds),
+    )
     metrics.read_at_scrape(
         watched=lambda: hub.watched,
         subscriptions=lambda: hub.listeners,

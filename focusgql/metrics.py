@@ -68,7 +68,7 @@ class Metrics:
             )
             yield GaugeMetricFamily(
                 "focusgql_running_sessions",
-                "Running sessions this process keeps checkpointing.",
+                "Running sessions this process made or watched, and keeps current.",
                 running(),
             )
             yield GaugeMetricFamily(

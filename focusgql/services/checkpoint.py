@@ -2,14 +2,24 @@
 
 Ticking writes nothing: counters are computed. So that readers of the raw
 collection (reports, exports, another tool) see values at most `interval`
-seconds old, this writes the counters of every running session this process
-knows, in one bulk write per interval. Each write sets absolute values and is
-guarded by the session's version, so a retried or replayed batch changes
-nothing, and a batch built from a stale state writes nothing.
+seconds old, once per interval this refreshes the stored counters of every
+ACTIVE session in one statement, which the database computes from each
+session's stored clock (PAUSED and ended sessions' counters stand still and
+were stored by the change that stopped them).
+
+One statement rather than a bulk of per-session updates: the database reads
+each session's current state, so no batch is built from a stale one, and the
+process allocates nothing per session. At thousands of live sessions a
+per-session batch held across its round trip was the main thing promoting
+garbage into the oldest generation, whose full collections stall every tick.
+Each refresh sets absolute values and only where the stored ones are older
+than half an interval, so a retried or replayed batch changes nothing, and
+several processes on one database share the work instead of repeating it.
 """
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from focusgql.clock import Clock
 from focusgql.domain.session import FocusSession
@@ -20,10 +30,13 @@ log = logging.getLogger(__name__)
 
 
 class Checkpointer:
-    def __init__(self, repo: SessionRepository, clock: Clock, interval: float) -> None:
+    def __init__(
+        self, repo: SessionRepository, clock: Clock, interval: float, lapse_after: timedelta
+    ) -> None:
         self.repo = repo
         self.clock = clock
         self.interval = interval
+        self.lapse_after = lapse_after
         self._running: dict[str, FocusSession] = {}
 
     def track(self, session: FocusSession) -> None:
@@ -46,11 +59,12 @@ class Checkpointer:
     def tracked(self) -> int:
         return len(self._running)
 
-    async def flush(self) -> int:
-        """Write one batch now; how many sessions it updated."""
-        if not self._running:
-            return 0
-        return await self.repo.checkpoint(list(self._running.values()), self.clock.now())
+    async def flush(self, *, everything: bool = False) -> int:
+        """Refresh now the counters older than half an interval (or all of them);
+        how many sessions changed."""
+        now = self.clock.now()
+        older_than = now if everything else now - timedelta(seconds=self.interval / 2)
+        return await self.repo.refresh_counters(now, older_than, self.lapse_after)
 
     async def run(self) -> None:
         while True:

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from focusgql.domain.daily import EndedSession
@@ -90,9 +90,13 @@ class SessionRepository(Protocol):
         its last signal is after `signal_after` (not lapsed); the result, or None."""
         ...
 
-    async def checkpoint(self, sessions: list[FocusSession], now: datetime) -> int:
-        """Store the counters of these sessions as of `now`, each only if still at
-        its version; one round trip. How many were written."""
+    async def refresh_counters(
+        self, now: datetime, older_than: datetime, lapse_after: timedelta
+    ) -> int:
+        """Store the counters as of `now` of every ACTIVE session whose stored
+        ones were counted before `older_than` (one statement, computed by the
+        store from each session's stored clock; a session silent for longer than
+        `lapse_after` is counted at its abandon deadline). How many changed."""
         ...
 
     async def touch(self, session_id: str, now: datetime, signal_after: datetime) -> None:

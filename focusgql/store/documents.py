@@ -70,4 +70,8 @@ class SessionDocument(Document):
                 [("running", ASCENDING), ("last_signal_at", ASCENDING)],
                 name="running_by_last_signal",
             ),
+            IndexModel(
+                [("status", ASCENDING), ("counted_at", ASCENDING)],
+                name="status_counted_at",
+            ),
         ]

@@ -1,7 +1,7 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from focusgql.domain.daily import EndedSession
 from focusgql.domain.session import FocusSession, snapshot
-from focusgql.domain.timeline import Status, Timeline
+from focusgql.domain.timeline import Status, Timeline, millis
 from focusgql.services.ports import (
     PageCursor,
     RunningSessionExists,
@@ -58,6 +58,24 @@ def counters(session: FocusSession, now: datetime) -> Raw:
     }
 
 
+def counters_pipeline(now: datetime, lapse_after: timedelta) -> list[Raw]:
+    """`counters` as an update pipeline over an ACTIVE session's stored clock,
+    for the database to apply to any number of sessions in one statement. The
+    same arithmetic as Timeline (integer milliseconds, whole seconds; a test
+    holds the two equal); a session past its abandon deadline is counted at
+    that deadline, where the reaper will end it."""
+    at = {"$min": [now, {"$add": ["$last_signal_at", millis(lapse_after)]}]}
+    tau_ms = {"$max": [0, {"$subtract": [{"$subtract": [at, "$started_at"]}, "$paused_ms"]}]}
+    elapsed = {"$toLong": {"$floor": {"$divide": [tau_ms, 1000]}}}
+    silent = {"$subtract": ["$elapsed_seconds", "$last_activity_second"]}
+    over = {"$subtract": [silent, "$idle_threshold"]}
+    return [
+        {"$set": {"elapsed_seconds": elapsed, "counted_at": at}},
+        {"$set": {"idle_seconds": {"$add": ["$idle_before", {"$max": [0, over]}]}}},
+        {"$set": {"active_seconds": {"$subtract": ["$elapsed_seconds", "$idle_seconds"]}}},
+    ]
+
+
 def to_fields(session: FocusSession, now: datetime) -> Raw:
     """Every stored field but the id, owner and version; counters as of `now`."""
     timeline = session.timeline
@@ -99,8 +117,10 @@ def _match(user_id: str, where: SessionFilter) -> Raw:
 
 
 class MongoSessionRepository:
-    def __init__(self) -> None:
-        self._collection: AsyncCollection[Raw] = SessionDocument.get_pymongo_collection()
+    def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
+        self._collection: AsyncCollection[Raw] = (
+            collection if collection is not None else SessionDocument.get_pymongo_collection()
+        )
         self.collection = self._collection
         self.documents_written = 0
         """Session documents inserted, updated or deleted by this process."""
@@ -143,18 +163,12 @@ class MongoSessionRepository:
         self.documents_written += raw is not None
         return to_domain(raw) if raw else None
 
-    async def checkpoint(self, sessions: list[FocusSession], now: datetime) -> int:
-        if not sessions:
-            return 0
-        result = await self._collection.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": ObjectId(s.id), "version": s.version},
-                    {"$set": counters(s, now)},
-                )
-                for s in sessions
-            ],
-            ordered=False,
+    async def refresh_counters(
+        self, now: datetime, older_than: datetime, lapse_after: timedelta
+    ) -> int:
+        result = await self._collection.update_many(
+            {"status": Status.ACTIVE.value, "counted_at": {"$lt": older_than}},
+            counters_pipeline(now, lapse_after),
         )
         self.documents_written += result.modified_count
         return result.modified_count

@@ -1,50 +1,141 @@
-"""Checkpoints: absolute, version-guarded, one bulk write; replays change nothing."""
+"""Counter refreshes: one statement computed by the database, equal to the domain's
+own arithmetic, absolute, and a replay changes nothing."""
 
+import random
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from bson import ObjectId
 
-from focusgql.domain.session import FocusSession
-from focusgql.domain.timeline import start
+from focusgql.domain.session import FocusSession, snapshot
+from focusgql.domain.timeline import Status, start
 from focusgql.store.documents import SessionDocument
 from focusgql.store.sessions import MongoSessionRepository
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+LAPSE = timedelta(minutes=30)
 
 
-def new_session(repo: MongoSessionRepository) -> FocusSession:
+@pytest.fixture
+async def repo(bound_database: None) -> AsyncIterator[MongoSessionRepository]:
+    """A collection of this test's own: a refresh covers every ACTIVE session in it."""
+    database = SessionDocument.get_pymongo_collection().database
+    collection = database[f"sessions_{uuid.uuid4().hex[:8]}"]
+    yield MongoSessionRepository(collection)
+    await collection.drop()
+
+
+def new_session(
+    repo: MongoSessionRepository, at: datetime = T0, threshold: int = 15
+) -> FocusSession:
     return FocusSession(
         id=repo.new_id(),
         user_id=str(ObjectId()),
         target_minutes=25,
         content_id=None,
-        timeline=start(T0, 15),
-        last_activity_at=T0,
-        last_signal_at=T0,
+        timeline=start(at, threshold),
+        last_activity_at=at,
+        last_signal_at=at,
     )
 
 
-async def test_a_checkpoint_sets_counters_once_and_replays_change_nothing(
-    bound_database: None,
+async def stored_counters(repo: MongoSessionRepository, session_id: str) -> tuple[int, int, int]:
+    raw = await repo.collection.find_one({"_id": ObjectId(session_id)})
+    assert raw is not None
+    return raw["elapsed_seconds"], raw["active_seconds"], raw["idle_seconds"]
+
+
+async def test_a_refresh_sets_counters_once_and_a_replay_changes_nothing(
+    repo: MongoSessionRepository,
 ) -> None:
-    repo = MongoSessionRepository()
     sessions = [await repo.add(new_session(repo)) for _ in range(5)]
     at = T0 + timedelta(seconds=40)
-    assert await repo.checkpoint(sessions, at) == 5
-    assert await repo.checkpoint(sessions, at) == 0, "a replayed batch wrote again"
-    raw = await SessionDocument.get_pymongo_collection().find_one({"_id": ObjectId(sessions[0].id)})
+    assert await repo.refresh_counters(at, at - timedelta(seconds=5), LAPSE) == 5
+    assert await repo.refresh_counters(at, at - timedelta(seconds=5), LAPSE) == 0
+    earlier = at - timedelta(seconds=3)  # a delayed, replayed refresh
+    assert await repo.refresh_counters(earlier, earlier - timedelta(seconds=5), LAPSE) == 0
+    raw = await repo.collection.find_one({"_id": ObjectId(sessions[0].id)})
     assert raw is not None
     assert (raw["elapsed_seconds"], raw["active_seconds"], raw["idle_seconds"]) == (40, 15, 25)
     assert raw["counted_at"] == at
-    assert raw["version"] == 0, "checkpoints must not look like changes"
+    assert raw["version"] == 0, "refreshes must not look like changes"
 
 
-async def test_a_checkpoint_from_a_stale_state_writes_nothing(bound_database: None) -> None:
-    repo = MongoSessionRepository()
+async def test_paused_and_ended_sessions_keep_the_counters_their_change_stored(
+    repo: MongoSessionRepository,
+) -> None:
+    paused = await repo.add(new_session(repo))
+    pause_at = T0 + timedelta(seconds=7)
+    saved = await repo.save(replace(paused, timeline=paused.timeline.pause(pause_at)), pause_at)
+    assert saved is not None
+    ended = await repo.add(new_session(repo))
+    end_at = T0 + timedelta(seconds=9)
+    assert await repo.save(ended.ended(end_at, Status.COMPLETED), end_at) is not None
+    later = T0 + timedelta(minutes=5)
+    assert await repo.refresh_counters(later, later, LAPSE) == 0
+    assert await stored_counters(repo, paused.id) == (7, 7, 0)
+    assert await stored_counters(repo, ended.id) == (9, 9, 0)
+
+
+async def test_a_lapsed_session_is_counted_at_its_abandon_deadline(
+    repo: MongoSessionRepository,
+) -> None:
     session = await repo.add(new_session(repo))
-    paused = await repo.save(replace(session, timeline=session.timeline.pause(T0)), T0)
-    assert paused is not None and paused.version == 1
-    assert await repo.checkpoint([session], T0 + timedelta(seconds=99)) == 0
-    fresh = await repo.get(session.id)
-    assert fresh is not None and fresh.timeline.paused_at == T0
+    much_later = T0 + LAPSE + timedelta(minutes=10)
+    assert await repo.refresh_counters(much_later, much_later, LAPSE) == 1
+    deadline = snapshot(session, T0 + LAPSE)
+    assert await stored_counters(repo, session.id) == (
+        deadline.elapsed,
+        deadline.active,
+        deadline.idle,
+    )
+
+
+def random_history(repo: MongoSessionRepository, rng: random.Random, now: datetime) -> FocusSession:
+    """A session driven through random activity, pauses and resumes, its last
+    event a random while before `now` (recent, idle, or past its deadline)."""
+    steps = [
+        rng.choice([1, 999, 1000, 1001, rng.randrange(1, 90_000)])
+        for _ in range(rng.randrange(0, 12))
+    ]
+    quiet = rng.choice([0, 1, 999, 1000, rng.randrange(0, 40_000), rng.randrange(0, 3_600_000)])
+    at = now - timedelta(milliseconds=quiet + sum(steps))
+    session = new_session(repo, at, threshold=rng.choice([5, 15, 60]))
+    for step in steps:
+        at += timedelta(milliseconds=step)
+        timeline = session.timeline
+        move = rng.random()
+        if timeline.status is Status.PAUSED:
+            timeline = timeline.resume(at) if move < 0.6 else timeline
+        elif move < 0.15:
+            timeline = timeline.pause(at)
+        else:
+            timeline = timeline.record_activity(at)
+        session = replace(session, timeline=timeline, last_activity_at=at, last_signal_at=at)
+    return session
+
+
+async def test_the_database_counts_exactly_as_the_domain_does(
+    repo: MongoSessionRepository,
+) -> None:
+    rng = random.Random(20261126)
+    now = T0 + timedelta(hours=3)
+    histories = [random_history(repo, rng, now) for _ in range(400)]
+    for session in histories:
+        await repo.add(session)
+    # ACTIVE ones counted before now: every one but those that began at `now`.
+    stale = [s for s in histories if s.status is Status.ACTIVE and s.timeline.started_at < now]
+    assert await repo.refresh_counters(now, now, LAPSE) == len(stale)
+    for session in histories:
+        if session.status is Status.ACTIVE:
+            expected = snapshot(session, min(now, session.abandon_at(int(LAPSE.total_seconds()))))
+        else:  # PAUSED: as `add` stored it, untouched
+            expected = snapshot(session, session.timeline.started_at)
+        assert await stored_counters(repo, session.id) == (
+            expected.elapsed,
+            expected.active,
+            expected.idle,
+        ), session
