@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
@@ -20,9 +21,18 @@ log = logging.getLogger(__name__)
 DOCUMENTS = [UserDocument, SessionDocument]
 
 
+MAX_IDLE_MS = 240_000
+
+
 def make_client(uri: str) -> AsyncMongoClient[dict[str, object]]:
-    # tz_aware: PyMongo otherwise returns naive datetimes.
-    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    # tz_aware: PyMongo otherwise returns naive datetimes. maxIdleTimeMS: retire
+    # pooled connections before the server drops them (SecantusDB closes one
+    # idle for 300 s, and the next use would fail with AutoReconnect); a value
+    # in the URI wins.
+    options: dict[str, Any] = {}
+    if "maxidletimems" not in uri.lower():
+        options["maxIdleTimeMS"] = MAX_IDLE_MS
+    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, **options)
 
 
 async def init_database(client: AsyncMongoClient[dict[str, object]], name: str) -> None:
