@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 
 Lateness = Callable[[float], None]
 
+BURST = 250
+"""Most channels ticked in one go. After a stall (a full garbage collection,
+say) many ticks are overdue at once; the rest wait for the next turn of the
+event loop, so the sends started so far run first and their frames die young
+instead of thousands piling up (and being promoted) before any is sent."""
+
 
 def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
     if current.status.is_running and not candidate.status.is_running:
@@ -83,9 +89,11 @@ class _Beat:
         self._timer = self._timer_due = None
         now = self.clock.now()
         self._firing = True
+        ticked = 0
         try:
-            while self._instants and self._instants[0] <= now:
+            while self._instants and self._instants[0] <= now and ticked < BURST:
                 due = heapq.heappop(self._instants)
+                ticked += len(self._slots[due])
                 for channel in self._slots.pop(due):
                     try:
                         channel.tick(due, now)

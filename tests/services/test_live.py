@@ -2,6 +2,7 @@
 per tick its session crosses and one per newer state, each exact at that
 instant, whatever mix of sessions shares the beat's timer."""
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
-from focusgql.services.live import LiveHub
+from focusgql.services.live import BURST, LiveHub
 from focusgql.services.ports import Following, Frame
 from tests.support import ManualClock
 
@@ -156,3 +157,17 @@ def test_one_clock_timer_serves_any_number_of_sessions() -> None:
     for number in range(200):
         hub.follow(new_session(number, T0 + timedelta(milliseconds=number * 5)), Follower(""))
     assert len(clock._timers) == 1  # the beat waits for the earliest due tick only
+
+
+async def test_a_burst_of_overdue_ticks_is_spread_over_turns_of_the_loop() -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    followers = [Follower(f"s{n}") for n in range(3 * BURST)]
+    for number, follower in enumerate(followers):
+        hub.follow(new_session(number, T0 - timedelta(milliseconds=number % 7)), follower)
+    clock.advance(1)
+    assert BURST <= sum(len(f.frames) == 2 for f in followers) < len(followers)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert all(len(f.frames) == 2 for f in followers)  # each ticked exactly once
+    hub.close()
