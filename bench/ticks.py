@@ -1,6 +1,6 @@
 """Live ticks under load: focusgql beside a bare Strawberry app, measured in one run.
 
-    .venv/bin/python bench/ticks.py            # the full run (~15-30 minutes)
+    .venv/bin/python bench/ticks.py            # the full run (~30 minutes)
     .venv/bin/python bench/ticks.py --quick    # a smoke run (~2 minutes)
 
 For each server (`focusgql serve`, and bench/bare_app.py as the baseline) and
@@ -989,7 +989,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke run: small levels, short")
     parser.add_argument("--levels", help=f"comma-separated N (default {LEVELS})")
     parser.add_argument("--servers", default="focusgql,bare", help="default focusgql,bare")
-    parser.add_argument("--window", type=float, help="seconds measured per level (default 20)")
+    parser.add_argument(
+        "--window",
+        type=float,
+        help="seconds measured per level (default 60: a full garbage collection comes "
+        "about once a minute at thousands of subscriptions, and a shorter window "
+        "samples p99 by whether it caught one)",
+    )
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after ramp-up")
     parser.add_argument("--batch", type=int, default=250, help="connections opened at once")
     parser.add_argument("--clients", type=int, default=1, help="load processes (same core)")
@@ -1027,7 +1033,7 @@ def parse_args() -> argparse.Namespace:
         args.levels = sorted({int(n) for n in args.levels.split(",")})
     else:
         args.levels = QUICK_LEVELS if args.quick else LEVELS
-    args.window = args.window or (5.0 if args.quick else 20.0)
+    args.window = args.window or (5.0 if args.quick else 60.0)
     args.writes_sessions = args.writes_sessions or (40 if args.quick else 200)
     args.writes_seconds = args.writes_seconds or (15.0 if args.quick else 60.0)
     return args
