@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 asyncio.create_task(feed.run()),
             ]
             app.state.change_feed = feed
-            pauses = PauseWatch(wiring.services.metrics.observe_gc)
+            pauses = wiring.services.metrics.gc_pauses
             pauses.install()
             if settings.gc_freeze:
                 frozen = freeze_what_is_loaded()

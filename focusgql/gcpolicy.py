@@ -12,11 +12,11 @@ as the process anyway. Pauses are measured for /metrics either way.
 
 import gc
 import time
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Sequence
 from typing import Any
 
-Observe = Callable[[int, float], None]
-"""Told each collection's generation and its pause in seconds."""
+GENERATIONS = 3
 
 
 def freeze_what_is_loaded() -> int:
@@ -27,17 +27,38 @@ def freeze_what_is_loaded() -> int:
 
 
 class PauseWatch:
-    """Times every garbage collection while installed (gc.callbacks)."""
+    """Times every garbage collection while installed (gc.callbacks), into a
+    histogram of its own per generation.
 
-    def __init__(self, observe: Observe) -> None:
-        self._observe = observe
+    Not a prometheus_client Histogram: the callback runs wherever a collection
+    starts, possibly while that very histogram holds its (non-reentrant) lock
+    for a scrape, which would deadlock. Plain integer adds need no lock; /metrics
+    reads them (`pauses`).
+    """
+
+    def __init__(self, buckets: Sequence[float]) -> None:
+        self.buckets = tuple(sorted(buckets))
+        self._counts = [[0] * (len(self.buckets) + 1) for _ in range(GENERATIONS)]
+        self._sums = [0.0] * GENERATIONS
         self._started = 0.0
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
-        else:
-            self._observe(info["generation"], time.perf_counter() - self._started)
+            return
+        seconds = time.perf_counter() - self._started
+        generation = info["generation"]
+        # Prometheus buckets are "less than or equal": the first bound >= seconds.
+        self._counts[generation][bisect_left(self.buckets, seconds)] += 1
+        self._sums[generation] += seconds
+
+    def pauses(self, generation: int) -> tuple[list[int], float]:
+        """Cumulative counts per bucket (the last is +Inf, the total) and the sum."""
+        cumulative, running = [], 0
+        for count in self._counts[generation]:
+            running += count
+            cumulative.append(running)
+        return cumulative, self._sums[generation]
 
     def install(self) -> None:
         gc.callbacks.append(self._callback)

@@ -10,8 +10,15 @@ import gc
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+
+from focusgql.gcpolicy import GENERATIONS, PauseWatch
 
 LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 GC_PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -34,23 +41,14 @@ class Metrics:
             buckets=LATENESS_BUCKETS,
             registry=self.registry,
         )
-        self.gc_pause = Histogram(
-            "focusgql_gc_pause_seconds",
-            "How long each garbage collection held the process, by generation "
-            "(2 = full: ticks wait for it).",
-            ["generation"],
-            buckets=GC_PAUSE_BUCKETS,
-            registry=self.registry,
-        )
+        self.gc_pauses = PauseWatch(GC_PAUSE_BUCKETS)
+        """Installed by the app while it runs; read at scrape time."""
         self.errors = Counter(
             "focusgql_graphql_errors",
             "GraphQL errors answered, by extensions.code.",
             ["code"],
             registry=self.registry,
         )
-
-    def observe_gc(self, generation: int, seconds: float) -> None:
-        self.gc_pause.labels(str(generation)).observe(seconds)
 
     def read_at_scrape(
         self,
@@ -76,6 +74,7 @@ class Metrics:
                 "Objects frozen out of the garbage collector's view (FOCUSGQL_GC_FREEZE).",
                 gc.get_freeze_count(),
             )
+            yield self._gc_pause_family()
             yield CounterMetricFamily(
                 "focusgql_database_writes",
                 "Session documents written (inserts, updates, deletes, checkpoints).",
@@ -83,6 +82,21 @@ class Metrics:
             )
 
         self.registry.register(_Reading(read))
+
+    def _gc_pause_family(self) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(
+            "focusgql_gc_pause_seconds",
+            "How long each garbage collection held the process, by generation "
+            "(2 = full: ticks wait for it).",
+            labels=["generation"],
+        )
+        bounds = [str(bound) for bound in self.gc_pauses.buckets] + ["+Inf"]
+        for generation in range(GENERATIONS):
+            counts, total = self.gc_pauses.pauses(generation)
+            family.add_metric(
+                [str(generation)], list(zip(bounds, counts, strict=True)), sum_value=total
+            )
+        return family
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

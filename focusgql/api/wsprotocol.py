@@ -128,8 +128,22 @@ class _Expiry:
                 await self.closing
 
 
-def _valid_until(context: object) -> datetime | None:
-    return context.valid_until if isinstance(context, Context) else None
+def _rearm(
+    expiry: _Expiry | None,
+    acknowledged: bool,
+    context: object,
+    view: object,
+    close: Callable[[], Coroutine[Any, Any, None]],
+) -> _Expiry | None:
+    """The expiry after a `connection_init`: a repeated one (the legacy
+    protocol allows it) replaces the earlier timer rather than adding one."""
+    valid_until = context.valid_until if isinstance(context, Context) else None
+    if not acknowledged or valid_until is None:
+        return expiry
+    if expiry is not None:
+        expiry.stop()
+    clock: Clock = view.clock  # type: ignore[attr-defined]
+    return _Expiry(clock, valid_until, close)
 
 
 class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
@@ -153,10 +167,9 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
             log.warning("database unavailable: a WebSocket sign-in was turned away")
             await self.websocket.close(*TRY_AGAIN)
             return
-        valid_until = _valid_until(self.context)
-        if self.connection_acknowledged and valid_until is not None:
-            clock = self.view.clock  # type: ignore[attr-defined]
-            self._expiry = _Expiry(clock, valid_until, self._close_expired)
+        self._expiry = _rearm(
+            self._expiry, self.connection_acknowledged, self.context, self.view, self._close_expired
+        )
 
     async def _close_expired(self) -> None:
         for operation_id in list(self.operations):
@@ -205,12 +218,9 @@ class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
             log.warning("database unavailable: a WebSocket sign-in was turned away")
             await self.websocket.close(*TRY_AGAIN)
             return
-        valid_until = _valid_until(self.context)
-        if self.connection_acknowledged and valid_until is not None:
-            if self._expiry is not None:
-                self._expiry.stop()
-            clock = self.view.clock  # type: ignore[attr-defined]
-            self._expiry = _Expiry(clock, valid_until, self._close_expired)
+        self._expiry = _rearm(
+            self._expiry, self.connection_acknowledged, self.context, self.view, self._close_expired
+        )
 
     async def _close_expired(self) -> None:
         await self.cleanup()

@@ -82,8 +82,9 @@ class _Beat:
     def _wait_for(self, due: datetime) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer_due = due
+            self._timer = self._timer_due = None
         self._timer = self.clock.call_at(due, self._fire)
+        self._timer_due = due
 
     def _fire(self) -> None:
         self._timer = self._timer_due = None
@@ -107,39 +108,58 @@ class _Beat:
 
 
 class _Channel:
-    __slots__ = ("_beat", "_due", "_lateness", "followers", "session")
+    __slots__ = ("_beat", "_due", "_lateness", "_open", "_vacate", "followers", "session")
 
-    def __init__(self, session: FocusSession, beat: _Beat, lateness: Lateness | None) -> None:
+    def __init__(
+        self,
+        session: FocusSession,
+        beat: _Beat,
+        lateness: Lateness | None,
+        vacate: "Callable[[_Channel], None]",
+    ) -> None:
         self.session = session
         self.followers: list[Sink] = []
         self._beat = beat
         self._due: datetime | None = None
         self._lateness = lateness
+        self._vacate = vacate
+        """Called when the last follower is gone (dropped for raising)."""
+        self._open = True
         self._arm(beat.clock.now())
 
     def update(self, session: FocusSession) -> None:
         if is_newer(session, self.session):
             self.session = session
             now = self._beat.clock.now()
-            self._broadcast(now)
-            self._arm(now)
+            try:
+                self._broadcast(now)
+            finally:
+                self._arm(now)
 
     def follow(self, sink: Sink) -> None:
-        self.followers.append(sink)
+        # Joins only once its first frame is taken: a sink that raises now is
+        # the caller's error, not a follower to tick.
         sink(Frame.at(self.session, self._beat.clock.now()))
+        self.followers.append(sink)
 
     def close(self) -> None:
+        self._open = False
         self._due = None
 
     def tick(self, due: datetime, now: datetime) -> None:
         if due != self._due:
             return  # re-armed for another instant since, or closed
-        self._broadcast(now)
-        if self._lateness is not None:
-            self._lateness((now - due).total_seconds())
-        self._arm(now)
+        try:
+            self._broadcast(now)
+            if self._lateness is not None:
+                self._lateness((now - due).total_seconds())
+        finally:
+            # Whatever failed above, the session keeps ticking for the others.
+            self._arm(now)
 
     def _arm(self, now: datetime) -> None:
+        if not self._open:
+            return
         due = self.session.timeline.next_tick_due(now)
         if due != self._due:
             self._due = due
@@ -148,8 +168,21 @@ class _Channel:
 
     def _broadcast(self, now: datetime) -> None:
         frame = Frame.at(self.session, now)
+        broken: list[Sink] = []
         for sink in tuple(self.followers):
-            sink(frame)
+            try:
+                sink(frame)
+            except Exception:
+                # Sinks only hand frames on; one that raises is a bug that would
+                # raise again every second, so it is logged once and dropped
+                # rather than cost the other followers their frames.
+                log.exception("follower of session %s failed; dropped", self.session.id)
+                broken.append(sink)
+        if broken:
+            for sink in broken:
+                self.followers.remove(sink)
+            if not self.followers:
+                self._vacate(self)
 
 
 class Following:
@@ -202,17 +235,28 @@ class LiveHub:
         hub from `sink`: hand the frame on and return."""
         channel = self._channels.get(session.id)
         if channel is None:
-            channel = self._channels[session.id] = _Channel(session, self._beat, self.lateness)
+            channel = self._channels[session.id] = _Channel(
+                session, self._beat, self.lateness, self._vacate
+            )
         else:
             channel.update(session)
-        channel.follow(sink)
+        try:
+            channel.follow(sink)
+        finally:
+            if not channel.followers:
+                self._vacate(channel)
         return Following(self, channel, sink)
 
     def _leave(self, channel: _Channel, sink: Sink) -> None:
-        channel.followers.remove(sink)
-        if not channel.followers and self._channels.get(channel.session.id) is channel:
+        if sink in channel.followers:  # not if it was dropped for raising
+            channel.followers.remove(sink)
+        if not channel.followers:
+            self._vacate(channel)
+
+    def _vacate(self, channel: _Channel) -> None:
+        if self._channels.get(channel.session.id) is channel:
             del self._channels[channel.session.id]
-            channel.close()
+        channel.close()
 
     def close(self) -> None:
         for channel in self._channels.values():

@@ -182,6 +182,8 @@ class SessionService:
             raise
         if fresh is not None:
             self.observe(fresh)
+        else:
+            self.observe_deleted(session_id)  # deleted meanwhile: the follower hears the end
         return following
 
     async def watch(self, user_id: str, session_id: str) -> AsyncGenerator[Frame, None]:

@@ -280,3 +280,20 @@ async def test_the_socket_closes_when_its_token_expires(
     fresh = (await person.register()).token
     async with opened(quick, protocol) as ws:
         await acknowledged(ws, {"token": fresh})
+
+
+async def test_a_legacy_reinit_with_a_fresher_token_moves_the_expiry(
+    quick: RunningServer, person: Client
+) -> None:
+    clock = quick.clock
+    assert isinstance(clock, ManualClock)
+    async with opened(quick, LEGACY) as ws:
+        await acknowledged(ws, {"token": person.token})
+        clock.advance(30)
+        fresher = (await person.register()).token  # valid 30 s longer
+        await acknowledged(ws, {"token": fresher})
+        clock.advance(60 + 1)  # past the first token's ttl + leeway, not the fresher's
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.3)  # still open, nothing said
+        clock.advance(29)
+        assert await closed(ws) == (4403, "Forbidden: token expired")

@@ -139,6 +139,72 @@ def test_a_failing_follower_costs_others_nothing() -> None:
     assert [f.snapshot.elapsed for f in good.frames] == [0, 1, 2, 3]
 
 
+def test_a_follower_that_raises_is_dropped_and_its_session_keeps_ticking() -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    session = new_session(1, T0)
+    good_before, good_after = Follower(session.id), Follower(session.id)
+    calls = 0
+
+    def broken(frame: Frame) -> None:
+        nonlocal calls
+        calls += 1
+        if frame.snapshot.elapsed > 0:
+            raise RuntimeError("follower bug")
+
+    hub.follow(session, good_before)
+    broken_following = hub.follow(session, broken)
+    hub.follow(session, good_after)
+    clock.advance(1)  # broken raises here and is dropped
+    clock.advance(milliseconds=500)
+    paused = replace(session, timeline=session.timeline.pause(clock.now()), version=1)
+    hub.publish(paused)
+    clock.advance(1)
+    hub.publish(replace(paused, timeline=paused.timeline.resume(clock.now()), version=2))
+    clock.advance(1)
+    clock.advance(1)
+    assert calls == 2  # its first frame, then the one that raised
+    for follower in (good_before, good_after):
+        assert [f.session.version for f in follower.frames] == [0, 0, 1, 2, 2, 2]
+        assert [f.snapshot.elapsed for f in follower.frames] == [0, 1, 1, 1, 2, 3]
+    broken_following.close()  # closing a dropped follower is harmless
+    assert hub.listeners == 2
+
+
+def test_a_channel_whose_only_follower_raises_is_let_go() -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+
+    def broken(frame: Frame) -> None:
+        if frame.snapshot.elapsed > 0:
+            raise RuntimeError("follower bug")
+
+    following = hub.follow(new_session(1, T0), broken)
+    clock.advance(1)
+    assert hub.watched == 0
+    assert not clock._timers  # nothing left to tick
+    following.close()
+    assert hub.watched == 0
+
+
+def test_a_follower_that_refuses_its_first_frame_never_joins() -> None:
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+
+    def refuses(frame: Frame) -> None:
+        raise RuntimeError("refused")
+
+    try:
+        hub.follow(new_session(1, T0), refuses)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("follow should pass the sink's error on")
+    assert hub.watched == 0 and hub.listeners == 0
+    clock.advance(3)
+    assert not clock._timers
+
+
 def test_closing_the_hub_stops_every_tick() -> None:
     clock = ManualClock(T0)
     hub = LiveHub(clock)
