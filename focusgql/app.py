@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         background: list[asyncio.Task[None]] = []
         wiring: Wiring | None = None
         pauses: PauseWatch | None = None
+        thresholds = gc.get_threshold()
         try:
             await init_database(client, settings.database)
             secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
@@ -91,11 +93,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             app.state.change_feed = feed
             pauses = wiring.services.metrics.gc_pauses
             pauses.install()
+            gc.set_threshold(*settings.gc_thresholds)
             if settings.gc_freeze:
                 frozen = freeze_what_is_loaded()
                 log.debug("froze %d objects loaded at startup out of the GC's view", frozen)
             yield
         finally:
+            gc.set_threshold(*thresholds)  # the process may outlive this app (tests)
             if pauses is not None:
                 pauses.remove()
             for task in background:

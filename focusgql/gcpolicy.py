@@ -2,12 +2,16 @@
 
 CPython's full (generation 2) collection walks every tracked object and holds
 the event loop meanwhile: at 5,000 subscriptions that is about a million
-objects and half a second, a tick late for everyone. Two things keep it
+objects and half a second, a tick late for everyone. Three things keep it
 rare and short: the live path allocates nothing that outlives a tick (see
-services/live.py), and at startup everything loaded so far (modules,
-schema, library state: about a third of the objects at 5,000
-subscriptions) is frozen out of the collector's view, since it lives as long
-as the process anyway. Pauses are measured for /metrics either way.
+services/live.py); at startup everything loaded so far (modules, schema,
+library state: about a third of the objects at 5,000 subscriptions) is
+frozen out of the collector's view, since it lives as long as the process
+anyway; and the app raises the middle generation's threshold
+(FOCUSGQL_GC_THRESHOLDS), because a full collection is due once enough
+objects reach the oldest generation, and at thousands of sends a second
+each middle collection promotes whatever sends happen to be in flight.
+Pauses are measured for /metrics either way.
 """
 
 import gc

@@ -4,7 +4,14 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from limits import parse_many
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Algorithms a token may be verified with: HMAC with our secrets, the rest with
@@ -99,9 +106,24 @@ class Settings(BaseSettings):
         description="After startup, freeze what is loaded out of the garbage collector's "
         "view (gc.freeze), so full collections walk only what connections create.",
     )
+    gc_thresholds: Annotated[tuple[NonNegativeInt, NonNegativeInt, NonNegativeInt], NoDecode] = (
+        Field(
+            default=(700, 100, 10),
+            description="gc.set_threshold(...) at startup (Python's own: 700,10,10). A tenfold "
+            "middle value sends what lives only milliseconds (a tick's send in flight) to the "
+            "oldest generation ten times less often, and arrivals there trigger full collections.",
+        )
+    )
     checkpoint_seconds: float = Field(
         default=10.0, gt=0, description="How often stored counters of running sessions refresh."
     )
+
+    @field_validator("gc_thresholds", mode="before")
+    @classmethod
+    def _split_thresholds(cls, value: object) -> object:
+        if isinstance(value, str):  # "700,100,10", brackets allowed
+            return [part.strip() for part in value.strip().strip("[]").split(",")]
+        return value
 
     @field_validator("jwt_algorithms", "allowed_origins", "cors_origins", mode="before")
     @classmethod

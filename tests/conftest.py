@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from pydantic import SecretStr
+from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.clock import SystemClock
 from focusgql.settings import Settings
+from focusgql.store.documents import SessionDocument
 from focusgql.store.mongo import EmbeddedServer, init_database, make_client
+from focusgql.store.sessions import Raw
 from tests.support import Client, ManualClock, RunningServer, serve
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -82,6 +85,16 @@ async def bound_database(settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def sessions_collection(bound_database: None) -> AsyncIterator[AsyncCollection[Raw]]:
+    """A sessions collection of this test's own, dropped after it: a test may
+    count or sweep everything in it."""
+    database = SessionDocument.get_pymongo_collection().database
+    collection: AsyncCollection[Raw] = database[f"sessions_{uuid.uuid4().hex[:8]}"]
+    yield collection
+    await collection.drop()
 
 
 @pytest.fixture

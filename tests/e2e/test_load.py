@@ -35,7 +35,11 @@ from tests.support import RunningServer, seed_people, spawn
 CLIENTS = 200
 RATE = 10  # of each kind, per client per second
 SECONDS = 30.0
-ANSWER_SECONDS = 60.0  # the longest one mutation may take, however loaded the machine is
+# A hang guard, not a speed limit: the embedded database (pure Python, one writer
+# per collection) answers 20-50 mutations/s on a shared 2-core machine, so with
+# 400 in flight the slowest answers took up to 48 s in CI; performance is measured
+# in bench/, never asserted here.
+ANSWER_SECONDS = 150.0
 UNLIMITED = {
     "FOCUSGQL_RATE_LIMIT_MUTATIONS_PER_USER": "",
     "FOCUSGQL_RATE_LIMIT_MUTATIONS_PER_ADDRESS": "",

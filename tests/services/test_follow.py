@@ -1,21 +1,19 @@
 """Following a session through the service, on the real database: a change that
 lands between the first read and the channel's start still reaches the follower."""
 
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
 from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
 from focusgql.services.live import LiveHub
 from focusgql.services.ports import Frame
 from focusgql.services.sessions import SessionPolicy, SessionService
-from focusgql.store.documents import SessionDocument
-from focusgql.store.sessions import MongoSessionRepository
+from focusgql.store.sessions import MongoSessionRepository, Raw
 from tests.support import ManualClock
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -43,11 +41,8 @@ class Sink:
 
 
 @pytest.fixture
-async def repo(bound_database: None) -> AsyncIterator[DeletedMeanwhile]:
-    database = SessionDocument.get_pymongo_collection().database
-    collection = database[f"sessions_{uuid.uuid4().hex[:8]}"]
-    yield DeletedMeanwhile(collection)
-    await collection.drop()
+def repo(sessions_collection: AsyncCollection[Raw]) -> DeletedMeanwhile:
+    return DeletedMeanwhile(sessions_collection)
 
 
 async def test_a_session_deleted_while_following_starts_ends_for_the_follower(

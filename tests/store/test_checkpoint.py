@@ -2,30 +2,25 @@
 own arithmetic, absolute, and a replay changes nothing."""
 
 import random
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.timeline import Status, start
-from focusgql.store.documents import SessionDocument
-from focusgql.store.sessions import MongoSessionRepository
+from focusgql.store.sessions import MongoSessionRepository, Raw
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 LAPSE = timedelta(minutes=30)
 
 
 @pytest.fixture
-async def repo(bound_database: None) -> AsyncIterator[MongoSessionRepository]:
-    """A collection of this test's own: a refresh covers every ACTIVE session in it."""
-    database = SessionDocument.get_pymongo_collection().database
-    collection = database[f"sessions_{uuid.uuid4().hex[:8]}"]
-    yield MongoSessionRepository(collection)
-    await collection.drop()
+def repo(sessions_collection: AsyncCollection[Raw]) -> MongoSessionRepository:
+    """A refresh covers every ACTIVE session in this test's own collection."""
+    return MongoSessionRepository(sessions_collection)
 
 
 def new_session(
