@@ -121,5 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(run=_export_schema)
 
     args = parser.parse_args(argv)
-    result: int = args.run(args)
+    from pydantic import ValidationError
+
+    try:
+        result: int = args.run(args)
+    except ValidationError as error:
+        # A mistyped FOCUSGQL_* variable: say which and why, not a traceback.
+        problems = "; ".join(
+            dict.fromkeys(
+                f"FOCUSGQL_{str(problem['loc'][0]).upper()}: {problem['msg']}"
+                for problem in error.errors()
+            )
+        )
+        print(f"focusgql: invalid configuration: {problems}", file=sys.stderr)
+        return 2
     return result

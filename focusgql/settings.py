@@ -122,7 +122,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_thresholds(cls, value: object) -> object:
         if isinstance(value, str):  # "700,100,10", brackets allowed
-            return [part.strip() for part in value.strip().strip("[]").split(",")]
+            value = [part.strip() for part in value.strip().strip("[]").split(",")]
+        if isinstance(value, list | tuple) and len(value) != 3:
+            raise ValueError("three comma-separated integers, such as 700,100,10")
         return value
 
     @field_validator("jwt_algorithms", "allowed_origins", "cors_origins", mode="before")

@@ -168,7 +168,7 @@ class _Channel:
 
     def _broadcast(self, now: datetime) -> None:
         frame = Frame.at(self.session, now)
-        broken: list[Sink] = []
+        broken: list[Sink] | None = None  # made only on failure: this runs every tick
         for sink in tuple(self.followers):
             try:
                 sink(frame)
@@ -177,7 +177,7 @@ class _Channel:
                 # raise again every second, so it is logged once and dropped
                 # rather than cost the other followers their frames.
                 log.exception("follower of session %s failed; dropped", self.session.id)
-                broken.append(sink)
+                broken = [*(broken or ()), sink]
         if broken:
             for sink in broken:
                 self.followers.remove(sink)

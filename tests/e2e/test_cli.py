@@ -1,6 +1,7 @@
 """The command line as a person runs it."""
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,19 @@ async def test_token_mints_a_working_token_for_an_existing_user(
     async with spawn(server.settings) as process, httpx.AsyncClient(base_url=process.url) as http:
         me = await Client(http, token).execute("{ me { email } }")
     assert me["me"]["email"] == email
+
+
+def test_a_malformed_setting_stops_serve_with_a_message_not_a_traceback() -> None:
+    env = {**os.environ, "FOCUSGQL_GC_THRESHOLDS": "700,100", "FOCUSGQL_PORT": "eighty"}
+    done = subprocess.run(
+        [sys.executable, "-m", "focusgql", "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "FOCUSGQL_GC_THRESHOLDS: Value error, three comma-separated integers" in done.stderr
+    assert "FOCUSGQL_PORT: Input should be a valid integer" in done.stderr
