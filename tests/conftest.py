@@ -69,8 +69,13 @@ async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[Runnin
 
 @pytest.fixture(scope="session")
 async def live_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """The API on the system clock, for the few tests that take real seconds."""
-    async with serve(settings, SystemClock()) as running:
+    """The API on the system clock, for the few tests that take real seconds.
+
+    On a database of its own: it stays up for the rest of the run, and its
+    reaper, on today's date, would end as abandoned every running session that
+    the manual-clock tests create (their clock is months behind)."""
+    own = settings.model_copy(update={"database": f"{settings.database}_live"})
+    async with serve(own, SystemClock()) as running:
         yield running
 
 
