@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             if wiring is not None:
+                with contextlib.suppress(Exception):
+                    await wiring.services.sessions.signals.close()
                 wiring.hub.close()
                 with contextlib.suppress(Exception):
                     await wiring.checkpointer.flush(everything=True)  # leave fresh counters

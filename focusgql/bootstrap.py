@@ -12,6 +12,7 @@ from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.live import LiveHub
 from focusgql.services.ratelimit import Bucket, RateLimiter, RatePolicy
 from focusgql.services.sessions import SessionPolicy, SessionService
+from focusgql.services.signals import SignalPolicy
 from focusgql.services.stats import StatsService
 from focusgql.settings import Settings
 from focusgql.store.sessions import MongoSessionRepository
@@ -48,7 +49,11 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
         idle_threshold=settings.idle_threshold_seconds,
         abandon_after=settings.abandon_after_seconds,
     )
-    sessions = SessionService(sessions_repo, hub, clock, policy, checkpointer)
+    signal_policy = SignalPolicy(
+        window_seconds=settings.signal_commit_ms / 1000,
+        stall_seconds=settings.signal_stall_seconds,
+    )
+    sessions = SessionService(sessions_repo, hub, clock, policy, checkpointer, signal_policy)
     services = Services(
         accounts=AccountService(MongoUserRepository(), tokens, clock),
         sessions=sessions,

@@ -114,6 +114,20 @@ class Settings(BaseSettings):
             "oldest generation ten times less often, and arrivals there trigger full collections.",
         )
     )
+    signal_commit_ms: float = Field(
+        default=40,
+        gt=0,
+        le=1000,
+        description="Group-commit window for activity and tab switches: every signal "
+        "arriving within it is stored in one write, and answered once that write is "
+        "acknowledged.",
+    )
+    signal_stall_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="A signal write in flight this long means the database is behind: "
+        "new signals get UNAVAILABLE with retryAfter instead of queueing.",
+    )
     checkpoint_seconds: float = Field(
         default=10.0, gt=0, description="How often stored counters of running sessions refresh."
     )

@@ -21,10 +21,11 @@ several processes on one database, from the database's change stream (see
 import heapq
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from focusgql.clock import Clock, Timer
-from focusgql.domain.session import FocusSession
+from focusgql.domain.session import FocusSession, snapshot
 from focusgql.services.ports import Frame, Sink
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,25 @@ def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
     return candidate.status.is_running == current.status.is_running and (
         candidate.version > current.version
     )
+
+
+def shows_only_activity_time(old: FocusSession, new: FocusSession, now: datetime) -> bool:
+    """Whether `new` differs from `old`, as seen at `now`, only in when the last
+    activity was: an activity that did not end an idle stretch. Counters,
+    idleness and everything else read the same."""
+    same_clock = replace(
+        new.timeline,
+        last_activity_second=old.timeline.last_activity_second,
+        idle_before=old.timeline.idle_before,
+    )
+    unchanged = replace(
+        new,
+        timeline=same_clock,
+        last_activity_at=old.last_activity_at,
+        last_signal_at=old.last_signal_at,
+        version=old.version,
+    )
+    return unchanged == old and snapshot(old, now) == snapshot(new, now)
 
 
 class _Beat:
@@ -108,7 +128,18 @@ class _Beat:
 
 
 class _Channel:
-    __slots__ = ("_beat", "_due", "_lateness", "_open", "_vacate", "followers", "session")
+    __slots__ = (
+        "_beat",
+        "_due",
+        "_lateness",
+        "_missed",
+        "_open",
+        "_vacate",
+        "blind",
+        "followers",
+        "held",
+        "session",
+    )
 
     def __init__(
         self,
@@ -119,6 +150,11 @@ class _Channel:
     ) -> None:
         self.session = session
         self.followers: list[Sink] = []
+        self.blind: set[int] = set()
+        """Followers (by id: sinks need not be hashable) that show nothing of an
+        activity that changes no counter."""
+        self.held = False
+        self._missed = False
         self._beat = beat
         self._due: datetime | None = None
         self._lateness = lateness
@@ -129,18 +165,41 @@ class _Channel:
 
     def update(self, session: FocusSession) -> None:
         if is_newer(session, self.session):
-            self.session = session
+            old, self.session = self.session, session
+            now = self._beat.clock.now()
+            quiet = not self._missed and shows_only_activity_time(old, session, now)
+            self._missed = False
+            try:
+                # Only what changed goes out: an activity that moved no counter
+                # reaches only those who show its time.
+                self._broadcast(now, skip=self.blind if quiet else None)
+            finally:
+                self._arm(now)
+
+    def hold(self, held: bool) -> None:
+        """While held (a signal for this session is being stored), ticks wait:
+        the one due meanwhile goes out with the stored state, or at release."""
+        self.held = held
+        if not held and self._missed:
+            self._missed = False
             now = self._beat.clock.now()
             try:
                 self._broadcast(now)
             finally:
                 self._arm(now)
 
-    def follow(self, sink: Sink) -> None:
+    def follow(self, sink: Sink, shows_activity_time: bool) -> None:
         # Joins only once its first frame is taken: a sink that raises now is
         # the caller's error, not a follower to tick.
         sink(Frame.at(self.session, self._beat.clock.now()))
         self.followers.append(sink)
+        if not shows_activity_time:
+            self.blind.add(id(sink))
+
+    def leave(self, sink: Sink) -> None:
+        if sink in self.followers:  # not if it was dropped for raising
+            self.followers.remove(sink)
+        self.blind.discard(id(sink))
 
     def close(self) -> None:
         self._open = False
@@ -149,6 +208,10 @@ class _Channel:
     def tick(self, due: datetime, now: datetime) -> None:
         if due != self._due:
             return  # re-armed for another instant since, or closed
+        if self.held:
+            self._missed = True
+            self._due = None  # re-armed when the hold ends
+            return
         try:
             self._broadcast(now)
             if self._lateness is not None:
@@ -166,10 +229,12 @@ class _Channel:
             if due is not None:
                 self._beat.schedule(due, self)
 
-    def _broadcast(self, now: datetime) -> None:
+    def _broadcast(self, now: datetime, skip: set[int] | None = None) -> None:
         frame = Frame.at(self.session, now)
         broken: list[Sink] | None = None  # made only on failure: this runs every tick
         for sink in tuple(self.followers):
+            if skip and id(sink) in skip:
+                continue
             try:
                 sink(frame)
             except Exception:
@@ -180,7 +245,7 @@ class _Channel:
                 broken = [*(broken or ()), sink]
         if broken:
             for sink in broken:
-                self.followers.remove(sink)
+                self.leave(sink)
             if not self.followers:
                 self._vacate(self)
 
@@ -229,10 +294,20 @@ class LiveHub:
         if channel is not None:
             channel.update(session)
 
-    def follow(self, session: FocusSession, sink: Sink) -> Following:
+    def hold(self, session_id: str, held: bool) -> None:
+        """Hold (or release) a session's ticks while a change to it is being stored."""
+        channel = self._channels.get(session_id)
+        if channel is not None:
+            channel.hold(held)
+
+    def follow(
+        self, session: FocusSession, sink: Sink, shows_activity_time: bool = True
+    ) -> Following:
         """`sink` gets a frame now (before this returns), then one on every tick
-        and change; the last is the ended session's. Never call back into the
-        hub from `sink`: hand the frame on and return."""
+        and change; the last is the ended session's. A follower that does not
+        show `lastActivityAt` is spared the frames of activities that change
+        no counter. Never call back into the hub from `sink`: hand the frame
+        on and return."""
         channel = self._channels.get(session.id)
         if channel is None:
             channel = self._channels[session.id] = _Channel(
@@ -241,15 +316,14 @@ class LiveHub:
         else:
             channel.update(session)
         try:
-            channel.follow(sink)
+            channel.follow(sink, shows_activity_time)
         finally:
             if not channel.followers:
                 self._vacate(channel)
         return Following(self, channel, sink)
 
     def _leave(self, channel: _Channel, sink: Sink) -> None:
-        if sink in channel.followers:  # not if it was dropped for raising
-            channel.followers.remove(sink)
+        channel.leave(sink)
         if not channel.followers:
             self._vacate(channel)
 

@@ -43,6 +43,16 @@ class EmailTaken(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class SignalWrite:
+    """A session changed by signals only (activity, tab switches, the last signal):
+    stored if it is still at `before.version`."""
+
+    before: FocusSession
+    after: FocusSession
+    counted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SessionFilter:
     status: Status | None = None
     started_after: datetime | None = None
@@ -81,6 +91,11 @@ class SessionRepository(Protocol):
 
     async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
         """Write if still at `session.version`; the stored value, or None if it moved on."""
+        ...
+
+    async def save_signals(self, writes: list[SignalWrite]) -> list[bool]:
+        """Store many signal-only changes in one write; for each, whether it was
+        stored (False: the session had moved on, or was deleted)."""
         ...
 
     async def add_tab_switch(
@@ -158,9 +173,16 @@ class LiveHub(Protocol):
         """Tell every watcher of this session its new state."""
         ...
 
-    def follow(self, session: FocusSession, sink: Sink) -> "Following":
+    def hold(self, session_id: str, held: bool) -> None:
+        """Hold (or release) a session's ticks while a change to it is being stored."""
+        ...
+
+    def follow(
+        self, session: FocusSession, sink: Sink, shows_activity_time: bool = True
+    ) -> "Following":
         """`sink` gets a frame at once, then one on every tick and change, the
-        last being the ended session's, until the following is closed."""
+        last being the ended session's, until the following is closed; unless
+        `shows_activity_time`, not for an activity that changes no counter."""
         ...
 
 

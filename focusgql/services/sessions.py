@@ -28,6 +28,7 @@ from focusgql.services.ports import (
     SessionRepository,
     Sink,
 )
+from focusgql.services.signals import Signal, SignalCommitter, SignalPolicy
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class SessionService:
         clock: Clock,
         policy: SessionPolicy,
         checkpointer: Checkpointer | None = None,
+        signal_policy: SignalPolicy | None = None,
     ) -> None:
         self.repo = repo
         self.hub = hub
@@ -106,6 +108,15 @@ class SessionService:
         self.policy = policy
         self.checkpointer = checkpointer
         self._background: set[asyncio.Task[None]] = set()
+        self.signals = SignalCommitter(
+            repo,
+            clock,
+            replace(signal_policy or SignalPolicy(), abandon_after=policy.abandon_after),
+            known=self.known,
+            load=lambda user_id, session_id: self._load(user_id, session_id, self.clock.now()),
+            observe=self.observe,
+            hold=hub.hold,
+        )
 
     def observe(self, session: FocusSession) -> None:
         """A newer state of a session, from here or another process: tell the
@@ -163,7 +174,9 @@ class SessionService:
         await self.running(user_id)
         return await self.repo.count(user_id, where)
 
-    async def follow(self, user_id: str, session_id: str, sink: Sink) -> Following:
+    async def follow(
+        self, user_id: str, session_id: str, sink: Sink, shows_activity_time: bool = True
+    ) -> Following:
         """Push this session's frames to `sink` (see LiveHub.follow); an open
         following counts as a client signal. Frames may reach `sink` before
         this returns; if it raises, nothing more will."""
@@ -172,7 +185,7 @@ class SessionService:
         if now - session.last_signal_at >= self.policy.keepalive_every:
             # Quiet a while already: signal at once; run_keep_alive does the rest.
             self._spawn(self._keep_alive(session.id, now))
-        following = self.hub.follow(session, sink)
+        following = self.hub.follow(session, sink, shows_activity_time)
         try:
             # A change made elsewhere between our read and the channel's start
             # reached no channel: read once more now that one listens.
@@ -244,6 +257,7 @@ class SessionService:
         threshold = check_idle_threshold(
             self.policy.idle_threshold if idle_threshold is None else idle_threshold
         )
+        await self.signals.settled()
         for _ in range(SAVE_ATTEMPTS):
             now = self.clock.now()
             running = await self.repo.running_for(user_id)
@@ -316,6 +330,7 @@ class SessionService:
         return await self._change(user_id, session_id, apply)
 
     async def delete(self, user_id: str, session_id: str) -> str:
+        await self.signals.settled()
         session = (await self.get(user_id, session_id)).session
         if not await self.repo.delete(session_id, user_id):
             raise NotFound("session not found")
@@ -325,38 +340,12 @@ class SessionService:
         return session.id
 
     async def record_activity(self, user_id: str, session_id: str) -> Frame:
-        def apply(session: FocusSession, now: datetime) -> FocusSession:
-            self._require_running(session)
-            timeline = session.timeline.record_activity(now)
-            if timeline == session.timeline and now - session.last_signal_at < timedelta(seconds=1):
-                # Nothing new to store: a flood of activity costs one write a second.
-                return session
-            if session.status is not Status.ACTIVE:
-                # While paused an activity counts nothing, but it is still a signal.
-                return replace(session, last_signal_at=now)
-            return replace(session, timeline=timeline, last_activity_at=now, last_signal_at=now)
-
-        return await self._change(user_id, session_id, apply)
+        """Mark the current second active (see signals.py: stored by group commit)."""
+        return await self.signals.signal(user_id, session_id, Signal.ACTIVITY)
 
     async def record_tab_switch(self, user_id: str, session_id: str) -> Frame:
-        now = self.clock.now()
-        cutoff = self._lapse_cutoff(now)
-        for _ in range(SAVE_ATTEMPTS):
-            # One round trip in the common case: counted if ACTIVE and not lapsed.
-            counted = await self.repo.add_tab_switch(session_id, user_id, now, cutoff)
-            if counted is not None:
-                self.observe(counted)
-                return Frame.at(counted, now)
-            # Missing, someone else's, paused, ended or lapsed: find out which.
-            session = await self._load(user_id, session_id, now)
-            self._require_running(session)
-            if session.status is Status.PAUSED:
-                await self.repo.touch(session_id, now, cutoff)  # not counted; still a signal
-                paused = await self._load(user_id, session_id, now)
-                self.observe(paused)
-                return Frame.at(paused, now)
-            # ACTIVE again (a pause and resume slipped in between): count it now.
-        raise Conflict("the session is changing concurrently; try again")
+        """Count a tab switch while ACTIVE; while PAUSED it is only a signal."""
+        return await self.signals.signal(user_id, session_id, Signal.TAB_SWITCH)
 
     async def reap(self, limit: int = 500) -> int:
         """End every running session silent past the abandon window; how many ended."""
@@ -423,6 +412,8 @@ class SessionService:
 
     async def _change(self, user_id: str, session_id: str, change: Change) -> Frame:
         """Apply `change` as of now; the frame shows the session at that instant."""
+        # Signals received before this change are stored before it is read.
+        await self.signals.settled()
         for _ in range(SAVE_ATTEMPTS):
             now = self.clock.now()
             current = await self._load(user_id, session_id, now)

@@ -1,0 +1,315 @@
+"""Activity and tab switches: applied in memory, stored by group commit.
+
+A person with the dashboard open reports activity about once a second, so
+signals outnumber every other write by far. Each one is applied to the newest
+known state of its session (this process keeps one for every running session
+it has seen, and the change feed keeps it fresh), and every signal that
+arrives within one commit window is stored together: one bulk write of
+version-guarded single-document updates, whatever the number of people. A
+caller is answered only once that write is acknowledged, so an answered
+signal survives a crash of this process.
+
+Signals take effect at the instant their batch is sealed (its `now`), which is
+also the instant their answer shows. Signals for one session in one window
+coalesce into a single update: a flood costs no more than one signal, and
+nothing queues per signal. While a batch is in flight its sessions' ticks are
+held (see LiveHub.hold), so no follower sees a tick computed without a signal
+that was already sealed and then sees the counters go back.
+
+A guard that fails (another process changed the session first) re-reads the
+session and applies its signals again in the next batch. When the database
+falls behind, new signals are refused at once with UNAVAILABLE and a
+`retryAfter` instead of growing a queue.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import Enum
+from time import monotonic
+
+from focusgql.clock import Clock
+from focusgql.domain.errors import Conflict, FocusError, NotFound, Unavailable
+from focusgql.domain.session import FocusSession
+from focusgql.domain.timeline import Status
+from focusgql.services.ports import Frame, SessionRepository, SignalWrite
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 5
+"""Times a session's signals are re-applied after losing a race, before CONFLICT."""
+
+
+class Signal(Enum):
+    ACTIVITY = "activity"
+    TAB_SWITCH = "tab_switch"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalPolicy:
+    window_seconds: float = 0.04
+    """Commit window: signals arriving within it share one write (and wait for it)."""
+    max_pending: int = 50_000
+    """Sessions waiting for a commit beyond which new signals are refused."""
+    stall_seconds: float = 2.0
+    """A commit in flight this long means the database is behind: refuse new signals."""
+    abandon_after: int = 1800
+
+
+@dataclass(slots=True)
+class _Pending:
+    user_id: str
+    activity: bool = False
+    tab_switches: int = 0
+    attempts: int = 0
+    waiters: list[asyncio.Future[Frame]] = field(default_factory=list)
+
+
+Load = Callable[[str, str], Awaitable[FocusSession]]
+"""Read a session for its owner (NotFound otherwise), with a lapse settled."""
+Known = Callable[[str], FocusSession | None]
+Observe = Callable[[FocusSession], None]
+Hold = Callable[[str, bool], None]
+
+
+class SignalCommitter:
+    def __init__(
+        self,
+        repo: SessionRepository,
+        clock: Clock,
+        policy: SignalPolicy,
+        known: Known,
+        load: Load,
+        observe: Observe,
+        hold: Hold,
+    ) -> None:
+        self.repo = repo
+        self.clock = clock
+        self.policy = policy
+        self._known = known
+        self._load = load
+        self._observe = observe
+        self._hold = hold
+        self._pending: dict[str, _Pending] = {}
+        self._in_flight: dict[str, _Pending] = {}
+        self._flight: asyncio.Task[None] | None = None
+        self._flight_started = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_seal = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.commits = 0
+        """Batches written (each one bulk write command)."""
+        self.coalesced = 0
+        """Signals that joined a session already waiting in the batch."""
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending) + len(self._in_flight)
+
+    async def signal(self, user_id: str, session_id: str, kind: Signal) -> Frame:
+        """Record one signal; the session as of the instant it took effect."""
+        self._refuse_if_behind()
+        known = self._known(session_id)
+        if known is None or not known.status.is_running:
+            # Unknown here (or ended): read it; the read settles a lapse and
+            # answers NOT_FOUND or CONFLICT exactly as the slow path would.
+            known = await self._load(user_id, session_id)
+            if not known.status.is_running:
+                raise Conflict(f"session is {known.status.value}", status=known.status.value)
+            self._observe(known)
+        elif known.user_id != user_id:
+            raise NotFound("session not found")
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        entry = self._pending.get(session_id)
+        if entry is None:
+            entry = self._pending[session_id] = _Pending(user_id)
+        else:
+            self.coalesced += 1
+        if kind is Signal.ACTIVITY:
+            entry.activity = True
+        else:
+            entry.tab_switches += 1
+        entry.waiters.append(future)
+        self._idle.clear()
+        self._schedule()
+        return await future
+
+    async def settled(self) -> None:
+        """Wait until every signal received so far is stored (or refused)."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for entry in self._pending.values():
+            self._fail(entry, Unavailable("the server is shutting down; try again", retryAfter=1))
+        self._pending.clear()
+        if self._flight is not None:
+            await asyncio.gather(self._flight, return_exceptions=True)
+
+    # -- batching ----------------------------------------------------------------
+
+    def _refuse_if_behind(self) -> None:
+        stalled = self._flight is not None and (
+            monotonic() - self._flight_started > self.policy.stall_seconds
+        )
+        if stalled or self.pending >= self.policy.max_pending:
+            raise Unavailable("the server is behind; try again shortly", retryAfter=1)
+
+    def _schedule(self) -> None:
+        if self._flight is not None or self._timer is not None or not self._pending:
+            return
+        delay = self._last_seal + self.policy.window_seconds - monotonic()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(0.0, delay), self._seal)
+
+    def _seal(self) -> None:
+        self._timer = None
+        if self._flight is not None or not self._pending:
+            return
+        self._last_seal = monotonic()
+        self._flight_started = self._last_seal
+        batch, self._pending = self._pending, {}
+        self._in_flight = batch
+        self._flight = asyncio.create_task(self._commit(batch))
+
+    async def _commit(self, batch: dict[str, _Pending]) -> None:
+        try:
+            await self._write(batch)
+        except Exception:  # pragma: no cover - _write answers every waiter itself
+            log.exception("signal commit failed")
+        finally:
+            self._flight = None
+            self._in_flight = {}
+            if self._pending:
+                self._schedule()
+            else:
+                self._idle.set()
+
+    async def _write(self, batch: dict[str, _Pending]) -> None:
+        now = self.clock.now()
+        writes: list[SignalWrite] = []
+        answers: dict[str, FocusSession] = {}
+        for session_id, entry in batch.items():
+            known = self._known(session_id)
+            if known is None:
+                self._retry_later(session_id, entry)
+                continue
+            try:
+                after = self._apply(known, entry, now)
+            except _Lapsed:
+                self._retry_later(session_id, entry)  # the re-read settles it
+                continue
+            except FocusError as error:
+                self._fail(entry, error)
+                continue
+            if after is known:
+                self._answer(entry, known, now)  # nothing new to store
+                continue
+            answers[session_id] = after
+            writes.append(SignalWrite(before=known, after=after, counted_at=now))
+        if not writes:
+            return
+        for write in writes:
+            self._hold(write.after.id, True)
+        try:
+            stored = await self.repo.save_signals(writes)
+        except Exception as error:
+            log.warning("signal commit failed: %s", type(error).__name__)
+            for write in writes:
+                self._hold(write.after.id, False)
+                self._fail(
+                    batch[write.after.id],
+                    Unavailable("the database is unavailable; try again", retryAfter=1),
+                )
+            return
+        self.commits += 1
+        for write, ok in zip(writes, stored, strict=True):
+            session_id = write.after.id
+            entry = batch[session_id]
+            if ok:
+                saved = replace(write.after, version=write.before.version + 1)
+                self._observe(saved)
+                self._hold(session_id, False)
+                self._answer(entry, saved, now)
+            else:
+                self._hold(session_id, False)
+                self._retry_later(session_id, entry)
+
+    def _apply(self, session: FocusSession, entry: _Pending, now: datetime) -> FocusSession:
+        """The session after this window's signals at `now`, or itself if they change
+        nothing worth storing."""
+        if not session.status.is_running:
+            raise Conflict(f"session is {session.status.value}", status=session.status.value)
+        if session.abandon_at(self.policy.abandon_after) <= now:
+            raise _Lapsed
+        changed = session
+        if entry.activity and session.status is Status.ACTIVE:
+            timeline = session.timeline.record_activity(now)
+            if timeline != session.timeline:
+                changed = replace(changed, timeline=timeline, last_activity_at=now)
+        if entry.tab_switches and session.status is Status.ACTIVE:
+            changed = replace(changed, tab_switches=changed.tab_switches + entry.tab_switches)
+        quiet = now - session.last_signal_at < timedelta(seconds=1)
+        if changed is session and quiet:
+            # Nothing new to store: a flood of activity costs one write a second.
+            return session
+        return replace(changed, last_signal_at=max(now, session.last_signal_at))
+
+    def _retry_later(self, session_id: str, entry: _Pending) -> None:
+        entry.attempts += 1
+        if entry.attempts >= ATTEMPTS:
+            self._fail(entry, Conflict("the session is changing concurrently; try again"))
+            return
+        task = asyncio.get_running_loop().create_task(self._reload(session_id, entry))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reload(self, session_id: str, entry: _Pending) -> None:
+        """Read a session afresh (it lost a race) and queue its signals again."""
+        try:
+            fresh = await self._load(entry.user_id, session_id)
+        except FocusError as error:
+            self._fail(entry, error)
+            return
+        except Exception as error:
+            log.warning("signal re-read failed: %s", type(error).__name__)
+            self._fail(entry, Unavailable("the database is unavailable; try again", retryAfter=1))
+            return
+        self._observe(fresh)
+        if not fresh.status.is_running:
+            self._fail(
+                entry, Conflict(f"session is {fresh.status.value}", status=fresh.status.value)
+            )
+            return
+        queued = self._pending.get(session_id)
+        if queued is None:
+            self._pending[session_id] = entry
+        else:
+            queued.activity |= entry.activity
+            queued.tab_switches += entry.tab_switches
+            queued.waiters.extend(entry.waiters)
+            queued.attempts = max(queued.attempts, entry.attempts)
+        self._schedule()
+
+    @staticmethod
+    def _answer(entry: _Pending, session: FocusSession, now: datetime) -> None:
+        frame = Frame.at(session, now)
+        for waiter in entry.waiters:
+            if not waiter.done():
+                waiter.set_result(frame)
+
+    @staticmethod
+    def _fail(entry: _Pending, error: Exception) -> None:
+        for waiter in entry.waiters:
+            if not waiter.done():
+                waiter.set_exception(error)
+
+
+class _Lapsed(Exception):
+    """Past its abandon deadline: a re-read settles it (and the signal gets CONFLICT)."""
