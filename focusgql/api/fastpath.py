@@ -1,12 +1,13 @@
-"""Ticks without a GraphQL execution per tick.
+"""Ticks and signals without a GraphQL execution each.
 
-Most live dashboards subscribe to `sessionTicks` with a plain list of scalar
-fields. For such a document the selection is compiled once (and cached by its
-text): each tick's payload is then built straight from the frame, serialized
-once per frame and selection, and shared by every subscriber asking for the
-same fields. Anything else (fragments, directives, nested objects such as
-`scoreBreakdown`, the legacy protocol) takes Strawberry's normal execution,
-and a test checks the two give identical payloads.
+Most live dashboards subscribe to `sessionTicks` and report `recordActivity`
+(and now and then `recordTabSwitch`) with a plain list of scalar fields. For
+such a document the selection is compiled once (and cached by its text): each
+payload is then built straight from the frame, serialized once per frame and
+selection, and shared by everyone asking for the same fields. Anything else
+(fragments, directives, nested objects such as `scoreBreakdown`, the legacy
+protocol) takes Strawberry's normal execution, and tests check the two give
+identical payloads, errors included.
 """
 
 import json
@@ -38,6 +39,12 @@ from focusgql.services.ports import Frame
 
 MAX_SELECTIONS = 64
 CACHE_SIZE = 256
+
+# The root fields compiled, by operation type; each takes one `sessionId`.
+ROOTS = {
+    OperationType.SUBSCRIPTION: frozenset({"sessionTicks"}),
+    OperationType.MUTATION: frozenset({"recordActivity", "recordTabSwitch"}),
+}
 
 
 def _json_value(value: object) -> object:
@@ -83,6 +90,29 @@ class TickPlan:
     """(response key, field name) in document order."""
     literal_id: str | None
     variable: str | None
+    field: str = "sessionTicks"
+    """The root field: sessionTicks, recordActivity or recordTabSwitch."""
+    location: tuple[int, int] = (1, 1)
+    """Line and column of the root field, for errors."""
+
+    @property
+    def is_mutation(self) -> bool:
+        return self.field != "sessionTicks"
+
+    @property
+    def shows_activity_time(self) -> bool:
+        return any(name == "lastActivityAt" for _, name in self.selections)
+
+    def error_payload(self, error: GraphQLError | Any) -> str:
+        """The response for a resolver error, as Strawberry formats it."""
+        line, column = self.location
+        formatted = {
+            "message": str(error),
+            "locations": [{"line": line, "column": column}],
+            "path": [self.root_key],
+            "extensions": error.extensions,
+        }
+        return json.dumps({"data": None, "errors": [formatted]}, separators=(",", ":"))
 
     def session_id(self, variables: dict[str, object] | None) -> str | None:
         if self.literal_id is not None:
@@ -141,7 +171,7 @@ class TickPlans:
         (operation,) = document.definitions
         if (
             not isinstance(operation, OperationDefinitionNode)
-            or operation.operation is not OperationType.SUBSCRIPTION
+            or operation.operation not in ROOTS
             or operation.directives
             or (
                 operation_name is not None
@@ -151,7 +181,11 @@ class TickPlans:
         ):
             return None
         (root,) = operation.selection_set.selections
-        if not isinstance(root, FieldNode) or root.name.value != "sessionTicks" or root.directives:
+        if (
+            not isinstance(root, FieldNode)
+            or root.name.value not in ROOTS[operation.operation]
+            or root.directives
+        ):
             return None
         (argument,) = root.arguments or ()  # validation guarantees exactly sessionId
         literal = argument.value.value if isinstance(argument.value, StringValueNode) else None
@@ -173,11 +207,14 @@ class TickPlans:
             self.max_aliases is not None and aliases > self.max_aliases
         ):
             return None
+        location = root.loc.source.get_location(root.loc.start) if root.loc else None
         return TickPlan(
             root_key=(root.alias or root.name).value,
             selections=tuple(selections),
             literal_id=literal,
             variable=variable,
+            field=root.name.value,
+            location=(location.line, location.column) if location else (1, 1),
         )
 
 

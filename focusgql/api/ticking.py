@@ -1,10 +1,15 @@
-"""graphql-transport-ws with a fast path for plain `sessionTicks` subscriptions.
+"""graphql-transport-ws with a fast path for plain `sessionTicks` subscriptions
+and `recordActivity` / `recordTabSwitch` mutations.
 
 Strawberry's handler does the protocol; this only changes how an operation
 that `TickPlans` can compile is run: the subscription is authorized and
 started through the same service as the normal resolver, then each frame is
 sent as pre-serialized JSON. Whatever the fast path cannot answer exactly
-(errors included) goes to Strawberry's own execution.
+(a subscription's errors included) goes to Strawberry's own execution.
+
+A compiled mutation is answered by `SignalAnswers` outside Strawberry's
+operation table: it holds no subscription slot while its write is being
+committed, so the per-connection limit counts only what really runs on.
 """
 
 import asyncio
@@ -22,8 +27,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 
 from focusgql.api.context import Context
 from focusgql.api.errors import classify
-from focusgql.api.fastpath import TickPlans
+from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.ids import parse_session_id
+from focusgql.api.signalpath import SignalAnswers
 from focusgql.domain.errors import FocusError
 from focusgql.services.ports import Frame
 
@@ -82,11 +88,58 @@ class _TickSender:
 
 
 class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    _signals: dict[str, asyncio.Task[None]] | None = None
+    """Compiled mutations being answered, by id (not in Strawberry's operations)."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        answers: SignalAnswers | None = getattr(self.view, "signal_answers", None)
+        payload = message["payload"]
+        plan = (
+            answers.plans.get(payload["query"], payload.get("operationName")) if answers else None
+        )
+        session_id = plan.session_id(payload.get("variables")) if plan else None
+        identifier = message["id"]
+        if self._signals is None:
+            self._signals = {}
+        if identifier in self._signals:
+            reason = f"Subscriber for {identifier} already exists"
+            await self.websocket.close(code=4409, reason=reason)
+            return
+        if (
+            answers is None
+            or plan is None
+            or not plan.is_mutation
+            or session_id is None
+            or not self.connection_acknowledged
+            or identifier in self.operations
+        ):
+            return await super().handle_subscribe(message)
+        task = asyncio.create_task(self._answer(answers, plan, session_id, identifier))
+        self._signals[identifier] = task
+        task.add_done_callback(self._task_done)
+
+    async def _answer(
+        self, answers: SignalAnswers, plan: TickPlan, session_id: str, identifier: str
+    ) -> None:
+        try:
+            body = await answers.answer(
+                plan, session_id, self.context.current_user_id, self.context.client_address
+            )
+            prefix = '{"id":' + json.dumps(identifier) + ',"type":'
+            socket: Any = self.websocket.ws  # type: ignore[attr-defined]
+            await socket.send_text(prefix + '"next","payload":' + body + "}")
+            await socket.send_text(prefix + '"complete"}')
+        except (WebSocketDisconnect, RuntimeError):
+            return  # the client went away before its answer
+        finally:
+            if self._signals is not None:
+                self._signals.pop(identifier, None)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         plans: TickPlans | None = getattr(self.view, "tick_plans", None)
         plan = plans.get(operation.query, operation.operation_name) if plans else None
         session_id = plan.session_id(operation.variables) if plan else None
-        if plans is None or plan is None or session_id is None:
+        if plans is None or plan is None or session_id is None or plan.is_mutation:
             return await super().run_operation(operation)
         prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
         socket: Any = self.websocket.ws  # type: ignore[attr-defined]
@@ -100,7 +153,7 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         try:
             user_id = await self.context.current_user_id()
             following = await self.context.services.sessions.follow(
-                user_id, parse_session_id(session_id), sender.deliver
+                user_id, parse_session_id(session_id), sender.deliver, plan.shows_activity_time
             )
         except FocusError:
             # Strawberry reports it exactly as the resolver would.

@@ -5,6 +5,7 @@ from datetime import timedelta
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -14,10 +15,25 @@ from strawberry.schema import BaseSchema
 from focusgql.api.context import Context, Services, bearer_token
 from focusgql.api.fastpath import TickPlans
 from focusgql.api.jsonbody import decode_request_json
+from focusgql.api.signalpath import SignalAnswers, TokenCache
 from focusgql.api.ticking import TickingTransportWSHandler
 from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
 from focusgql.domain.errors import Unauthenticated
 from focusgql.settings import Settings
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """A receive that hands on a body already read, then the real one."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive
 
 
 def _connection_token(params: dict[str, object] | None) -> str | None:
@@ -59,6 +75,53 @@ class FocusGraphQL(GraphQL[Context, None]):
             max_aliases=limits.max_aliases,
             max_tokens=limits.max_query_tokens,
         )
+        self.signal_answers = SignalAnswers(
+            self.tick_plans, services.sessions, services.limits, services.metrics
+        )
+        self.tokens = TokenCache(services.accounts, self.clock)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            request = Request(scope, receive)
+            if "json" in request.headers.get("content-type", ""):
+                body = await request.body()  # the app's body limit applies here
+                if await self._answer_signal(request, body, send):
+                    return
+                receive = _replay(body, receive)
+        await super().__call__(scope, receive, send)
+
+    async def _answer_signal(self, request: Request, body: bytes, send: Send) -> bool:
+        """Answer a compiled recordActivity / recordTabSwitch POST; False to leave
+        the request (untouched) to Strawberry."""
+        accept = request.headers.get("accept", "*/*")
+        if not any(kind in accept for kind in ("application/json", "*/*", "application/*")):
+            return False
+        token = bearer_token(request.headers.get("authorization"))
+        try:
+            data = decode_request_json(body)
+        except ValueError:  # Strawberry answers it with its own 400
+            return False
+        if token is None or not isinstance(data, dict) or not isinstance(data.get("query"), str):
+            return False
+        variables, name = data.get("variables"), data.get("operationName")
+        if not (variables is None or isinstance(variables, dict)) or not (
+            name is None or isinstance(name, str)
+        ):
+            return False
+        plan = self.tick_plans.get(data["query"], name)
+        session_id = plan.session_id(variables) if plan else None
+        if plan is None or not plan.is_mutation or session_id is None:
+            return False
+        client = request.client
+        payload = await self.signal_answers.answer(
+            plan,
+            session_id,
+            lambda: self.tokens.user_id(token),
+            client.host if client is not None else "unknown",
+        )
+        response = Response(payload, media_type="application/json")
+        await response(request.scope, request.receive, send)
+        return True
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -93,9 +93,10 @@ class SessionRepository(Protocol):
         """Write if still at `session.version`; the stored value, or None if it moved on."""
         ...
 
-    async def save_signals(self, writes: list[SignalWrite]) -> list[bool]:
-        """Store many signal-only changes in one write; for each, whether it was
-        stored (False: the session had moved on, or was deleted)."""
+    async def save_signals(self, writes: list[SignalWrite], within: float) -> list[bool]:
+        """Store many signal-only changes in one write, or fail after `within`
+        seconds; for each, whether it was stored (False: the session had moved
+        on, or was deleted)."""
         ...
 
     async def add_tab_switch(

@@ -38,6 +38,10 @@ from focusgql.services.ports import Frame, SessionRepository, SignalWrite
 
 log = logging.getLogger(__name__)
 
+HOLD_SECONDS = 0.25
+"""Longest a tick waits for a signal write: a slow database must not stop ticks
+(one that lands later than this may move a second from idle back to active)."""
+
 ATTEMPTS = 5
 """Times a session's signals are re-applied after losing a race, before CONFLICT."""
 
@@ -215,11 +219,14 @@ class SignalCommitter:
             writes.append(SignalWrite(before=known, after=after, counted_at=now))
         if not writes:
             return
-        for write in writes:
-            self._hold(write.after.id, True)
+        held = [write.after.id for write in writes]
+        for session_id in held:
+            self._hold(session_id, True)
+        release = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._release, held)
         try:
-            stored = await self.repo.save_signals(writes)
+            stored = await self.repo.save_signals(writes, within=self.policy.stall_seconds)
         except Exception as error:
+            release.cancel()
             log.warning("signal commit failed: %s", type(error).__name__)
             for write in writes:
                 self._hold(write.after.id, False)
@@ -228,6 +235,7 @@ class SignalCommitter:
                     Unavailable("the database is unavailable; try again", retryAfter=1),
                 )
             return
+        release.cancel()
         self.commits += 1
         for write, ok in zip(writes, stored, strict=True):
             session_id = write.after.id
@@ -240,6 +248,10 @@ class SignalCommitter:
             else:
                 self._hold(session_id, False)
                 self._retry_later(session_id, entry)
+
+    def _release(self, session_ids: list[str]) -> None:
+        for session_id in session_ids:
+            self._hold(session_id, False)
 
     def _apply(self, session: FocusSession, entry: _Pending, now: datetime) -> FocusSession:
         """The session after this window's signals at `now`, or itself if they change

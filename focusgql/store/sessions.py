@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import pymongo
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -190,12 +191,13 @@ class MongoSessionRepository:
         self.documents_written += raw is not None
         return to_domain(raw) if raw else None
 
-    async def save_signals(self, writes: list[SignalWrite]) -> list[bool]:
+    async def save_signals(self, writes: list[SignalWrite], within: float) -> list[bool]:
         # One bulk of single-document updates: SecantusDB takes a bulk of a
         # thousand in about the time of ten separate find_one_and_update calls.
         batch = ObjectId()
         operations = [_signal_update(write, batch) for write in writes]
-        result = await self._collection.bulk_write(operations, ordered=False)
+        with pymongo.timeout(within):
+            result = await self._collection.bulk_write(operations, ordered=False)
         self.documents_written += result.modified_count
         if result.matched_count == len(writes):
             return [True] * len(writes)
