@@ -65,6 +65,8 @@ class SignalPolicy:
 @dataclass(slots=True)
 class _Pending:
     user_id: str
+    base: FocusSession
+    """The session as known when its first signal came (or when re-read)."""
     activity: bool = False
     tab_switches: int = 0
     attempts: int = 0
@@ -130,7 +132,7 @@ class SignalCommitter:
         future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         entry = self._pending.get(session_id)
         if entry is None:
-            entry = self._pending[session_id] = _Pending(user_id)
+            entry = self._pending[session_id] = _Pending(user_id, known)
         else:
             self.coalesced += 1
         if kind is Signal.ACTIVITY:
@@ -200,10 +202,9 @@ class SignalCommitter:
         writes: list[SignalWrite] = []
         answers: dict[str, FocusSession] = {}
         for session_id, entry in batch.items():
-            known = self._known(session_id)
-            if known is None:
-                self._retry_later(session_id, entry)
-                continue
+            # The newest state known (the change feed may have brought one),
+            # else the one the signal came to; the write is guarded either way.
+            known = self._known(session_id) or entry.base
             try:
                 after = self._apply(known, entry, now)
             except _Lapsed:
@@ -294,6 +295,7 @@ class SignalCommitter:
             self._fail(entry, Unavailable("the database is unavailable; try again", retryAfter=1))
             return
         self._observe(fresh)
+        entry.base = fresh
         if not fresh.status.is_running:
             self._fail(
                 entry, Conflict(f"session is {fresh.status.value}", status=fresh.status.value)

@@ -1,14 +1,21 @@
 // The focusgql dashboard: plain ES module, no build step, no dependencies.
 // Queries and mutations go over fetch; the live counters come from the
-// `sessionTicks` subscription over graphql-transport-ws (client below).
+// `sessionTicks` subscription over graphql-transport-ws (client below), and
+// activity and tab switches go over that same socket while it is open: it has
+// signed in once, so a report costs no HTTP request, token check or user read,
+// and it takes the server's cheapest path (plain scalar selections).
 
 const TOKEN_KEY = "focusgql.token";
 const ACTIVITY_EVERY_MS = 1000; // at most one recordActivity per second
 const RECONNECT_MS = 2000;
+const UNREACHABLE = "The server cannot be reached; try again.";
 
-const SESSION = `id status targetMinutes contentId startedAt endedAt asOf
+// What the live view shows: plain scalars, which the server answers without a
+// GraphQL execution; the breakdown is read once, when the session has ended.
+const LIVE = `id status targetMinutes contentId startedAt endedAt asOf
   elapsedSeconds activeSeconds idleSeconds isIdle tabSwitches remainingSeconds
-  focusScore projectedFocusScore
+  focusScore projectedFocusScore`;
+const SESSION = `${LIVE}
   scoreBreakdown { completion activityRatio tabSwitchPenalty idlePenalty score }`;
 const STATS = `stats { totalSessions completedSessions totalFocusSeconds
   averageFocusScore lastFocusScore currentStreak longestStreak }`;
@@ -28,9 +35,10 @@ const Q = {
   update: `mutation Update($id: ID!, $status: SessionStatus!) {
     updateSession(id: $id, input: {status: $status}) { ${SESSION} } }`,
   end: `mutation End($id: ID!) { endSession(id: $id) { ${SESSION} } }`,
-  activity: `mutation Activity($id: ID!) { recordActivity(sessionId: $id) { ${SESSION} } }`,
-  tab: `mutation Tab($id: ID!) { recordTabSwitch(sessionId: $id) { ${SESSION} } }`,
-  ticks: `subscription Ticks($id: ID!) { sessionTicks(sessionId: $id) { ${SESSION} } }`,
+  session: `query Session($id: ID!) { session(id: $id) { ${SESSION} } }`,
+  activity: `mutation Activity($id: ID!) { recordActivity(sessionId: $id) { ${LIVE} } }`,
+  tab: `mutation Tab($id: ID!) { recordTabSwitch(sessionId: $id) { ${LIVE} } }`,
+  ticks: `subscription Ticks($id: ID!) { sessionTicks(sessionId: $id) { ${LIVE} } }`,
 };
 
 // ---- GraphQL over HTTP -------------------------------------------------------
@@ -54,7 +62,7 @@ async function request(query, variables = {}) {
     });
     body = await response.json();
   } catch {
-    throw new RequestError([{ message: "The server cannot be reached; try again." }]);
+    throw new RequestError([{ message: UNREACHABLE }]);
   }
   if (body.errors?.length) throw new RequestError(body.errors);
   return body.data;
@@ -118,6 +126,22 @@ class SubscriptionClient {
       };
     });
     return this.#ready;
+  }
+
+  // A query or mutation over the socket if it is open (null if not): answered
+  // by `next` then `complete`, like a subscription with one result.
+  execute(payload) {
+    if (this.#socket?.readyState !== WebSocket.OPEN) return null;
+    return new Promise((resolve, reject) => {
+      let result = null;
+      this.subscribe(payload, {
+        next: (r) => (result = r),
+        error: (errors) => reject(new RequestError(errors)),
+        complete: () =>
+          result?.errors?.length ? reject(new RequestError(result.errors)) : resolve(result?.data),
+        closed: () => reject(new RequestError([{ message: UNREACHABLE }])),
+      });
+    });
   }
 
   #closeIfIdle() {
@@ -199,7 +223,11 @@ function applySnapshot(s) {
   if (current?.id === s.id && !running(current) && running(s)) return;
   state.session = s;
   if (running(s)) renderLive(s);
-  else renderResult(s);
+  else if (s.scoreBreakdown) renderResult(s);
+  else {
+    // Ended while live: the live fields carry no breakdown; read it once.
+    request(Q.session, { id: s.id }).then((data) => data.session && applySnapshot(data.session), showError);
+  }
 }
 
 function renderLive(s) {
@@ -385,7 +413,8 @@ async function signal(query) {
   const s = state.session;
   if (!s || s.status !== "ACTIVE") return;
   try {
-    const data = await request(query, { id: s.id });
+    const payload = { query, variables: { id: s.id } };
+    const data = await (state.ws?.execute(payload) ?? request(query, payload.variables));
     applySnapshot(Object.values(data)[0]);
   } catch (error) {
     if (state.session?.id === s.id && state.session.status === "ACTIVE") showError(error);

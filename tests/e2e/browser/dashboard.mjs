@@ -28,8 +28,14 @@ async function run(page) {
     if (m.type() === "error") out.consoleErrors.push(`${m.text()} (${m.location().url})`);
   });
   page.on("pageerror", (error) => out.consoleErrors.push(String(error)));
+  // Activity goes over the page's socket while it is open, over HTTP otherwise.
   page.on("request", (request) => {
     if ((request.postData() ?? "").includes("recordActivity")) out.activityRequests += 1;
+  });
+  page.on("websocket", (ws) => {
+    ws.on("framesent", ({ payload }) => {
+      if (String(payload).includes("recordActivity")) out.activityRequests += 1;
+    });
   });
   const byId = (id) => page.getByTestId(id);
   const text = async (id) => (await byId(id).textContent()).trim();

@@ -1,0 +1,191 @@
+"""Group commit of signals on the real database: many people's activity in one
+write, coalesced per session, exact after a lost race, refused when behind."""
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+
+from focusgql.domain.errors import Conflict, NotFound, Unavailable
+from focusgql.domain.session import FocusSession
+from focusgql.domain.timeline import Status, start
+from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.live import LiveHub
+from focusgql.services.ports import Frame, SignalWrite
+from focusgql.services.sessions import SessionPolicy, SessionService
+from focusgql.services.signals import SignalPolicy
+from focusgql.store.sessions import MongoSessionRepository, Raw, to_domain
+from tests.support import ManualClock
+
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+
+
+class CountingRepository(MongoSessionRepository):
+    """The real repository, counting signal write commands; it can be told to
+    stall them (a database that has stopped answering)."""
+
+    def __init__(self, collection: AsyncCollection[Raw]) -> None:
+        super().__init__(collection)
+        self.signal_commands = 0
+        self.stall: asyncio.Event | None = None
+
+    async def save_signals(self, writes: list[SignalWrite], within: float) -> list[bool]:
+        self.signal_commands += 1
+        if self.stall is not None:
+            await self.stall.wait()
+        return await super().save_signals(writes, within)
+
+
+@pytest.fixture
+def repo(sessions_collection: AsyncCollection[Raw]) -> CountingRepository:
+    return CountingRepository(sessions_collection)
+
+
+def service_on(repo: CountingRepository, clock: ManualClock, **policy: float) -> SessionService:
+    # As wired in production: the checkpointer keeps every running session's state.
+    checkpointer = Checkpointer(repo, clock, 3600, lapse_after=timedelta(seconds=1800))
+    return SessionService(
+        repo,
+        LiveHub(clock),
+        clock,
+        SessionPolicy(),
+        checkpointer,
+        signal_policy=SignalPolicy(**policy),  # type: ignore[arg-type]
+    )
+
+
+async def started(repo: MongoSessionRepository, clock: ManualClock) -> FocusSession:
+    now = clock.now()
+    return await repo.add(
+        FocusSession(
+            id=repo.new_id(),
+            user_id=str(ObjectId()),
+            target_minutes=25,
+            content_id=None,
+            timeline=start(now, 15),
+            last_activity_at=now,
+            last_signal_at=now,
+        )
+    )
+
+
+async def stored(repo: MongoSessionRepository, session_id: str) -> FocusSession:
+    session = await repo.get(session_id)
+    assert session is not None
+    return session
+
+
+async def test_everyones_signals_in_a_window_are_one_write_command(
+    repo: CountingRepository,
+) -> None:
+    clock = ManualClock(T0)
+    service = service_on(repo, clock)
+    sessions = [await started(repo, clock) for _ in range(40)]
+    # Created elsewhere: each is read once, as its first signal comes.
+    await asyncio.gather(*(service.record_activity(s.user_id, s.id) for s in sessions))
+    before = repo.signal_commands
+    clock.advance(20)  # all of them idle by 5 s: each activity changes the counters
+    frames = await asyncio.gather(
+        *(service.record_activity(s.user_id, s.id) for s in sessions),
+        *(service.record_tab_switch(s.user_id, s.id) for s in sessions[:10]),
+    )
+    assert repo.signal_commands - before == 1  # for 50 signals of 40 sessions
+    for frame in frames:
+        assert frame.snapshot.elapsed == 20 and frame.snapshot.idle == 5
+    for number, session in enumerate(sessions):
+        saved = await stored(repo, session.id)
+        assert saved.timeline.last_activity_second == 21
+        assert saved.tab_switches == (1 if number < 10 else 0)
+        assert saved.version == 1  # one write each, tab switch and activity together
+
+
+async def test_a_flood_for_one_session_is_coalesced_not_queued(repo: CountingRepository) -> None:
+    clock = ManualClock(T0)
+    service = service_on(repo, clock)
+    session = await started(repo, clock)
+    await service.record_activity(session.user_id, session.id)  # known from here on
+    clock.advance(3)
+    before = repo.signal_commands
+    frames = await asyncio.gather(
+        *(service.record_activity(session.user_id, session.id) for _ in range(500)),
+        *(service.record_tab_switch(session.user_id, session.id) for _ in range(7)),
+    )
+    assert repo.signal_commands - before == 1
+    assert {frame.session.tab_switches for frame in frames} == {7}
+    saved = await stored(repo, session.id)
+    assert saved.tab_switches == 7 and saved.timeline.last_activity_second == 4
+
+
+async def test_a_signal_that_lost_a_race_is_applied_to_the_winner(
+    repo: CountingRepository,
+) -> None:
+    """Another process paused and resumed the session behind this one's back:
+    the guarded write fails, the session is read again, and the tab switch
+    counts once on the fresh state."""
+    clock = ManualClock(T0)
+    service = service_on(repo, clock)
+    session = await started(repo, clock)
+    await service.record_tab_switch(session.user_id, session.id)
+    clock.advance(10)
+    known = await stored(repo, session.id)
+    elsewhere = replace(known, timeline=known.timeline.pause(clock.now()))
+    clock.advance(5)
+    elsewhere = replace(elsewhere, timeline=elsewhere.timeline.resume(clock.now()))
+    assert await repo.save(elsewhere, clock.now()) is not None
+    clock.advance(1)
+    frame = await service.record_tab_switch(session.user_id, session.id)
+    saved = await stored(repo, session.id)
+    assert saved.tab_switches == frame.session.tab_switches == 2
+    assert saved.timeline.paused_ms == 5000  # the other process's change is kept
+    assert frame.snapshot.elapsed == 11
+
+
+async def test_signals_for_someone_elses_or_an_ended_session_are_refused(
+    repo: CountingRepository,
+) -> None:
+    clock = ManualClock(T0)
+    service = service_on(repo, clock)
+    session = await started(repo, clock)
+    await service.record_activity(session.user_id, session.id)
+    with pytest.raises(NotFound):
+        await service.record_activity(str(ObjectId()), session.id)
+    await service.end(session.user_id, session.id, Status.COMPLETED)
+    with pytest.raises(Conflict):
+        await service.record_tab_switch(session.user_id, session.id)
+    assert (await stored(repo, session.id)).tab_switches == 0
+
+
+async def test_a_stalled_database_gets_unavailable_at_once_not_a_queue(
+    repo: CountingRepository,
+) -> None:
+    clock = ManualClock(T0)
+    service = service_on(repo, clock, stall_seconds=0.2)
+    first, second = await started(repo, clock), await started(repo, clock)
+    await service.record_activity(second.user_id, second.id)  # known
+    repo.stall = asyncio.Event()
+    clock.advance(2)
+    waiting = asyncio.ensure_future(service.record_activity(first.user_id, first.id))
+    await asyncio.sleep(0.3)  # the write has been in flight longer than stall_seconds
+    with pytest.raises(Unavailable) as refused:
+        await service.record_activity(second.user_id, second.id)
+    assert refused.value.extensions == {"code": "UNAVAILABLE", "retryAfter": 1}
+    repo.stall.set()
+    answered: Frame = await waiting
+    assert answered.session.timeline.last_activity_second == 3
+
+
+async def test_a_signal_write_lands_with_exactly_the_answered_state(
+    repo: CountingRepository, sessions_collection: AsyncCollection[Raw]
+) -> None:
+    clock = ManualClock(T0)
+    service = service_on(repo, clock)
+    session = await started(repo, clock)
+    clock.advance(40.5)
+    answered = await service.record_activity(session.user_id, session.id)
+    raw = await sessions_collection.find_one({"_id": ObjectId(session.id)})
+    assert raw is not None
+    assert to_domain(raw).timeline == answered.session.timeline
+    assert answered.snapshot.idle == 40 - 15 and answered.snapshot.active == 15
