@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format schema bench clean
+.PHONY: install run test lint format schema bench bench-mixed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ format: $(STAMP)
 	$(BIN)/ruff format focusgql tests bench
 
 bench: $(STAMP)
-	$(BIN)/python bench/ticks.py
+	$(BIN)/python bench/ticks.py $(ARGS)
+
+# The dashboard's real traffic (ticks + activity every second + tab switches);
+# e.g. `make bench-mixed ARGS=--quick`, or ARGS="--activity-over http".
+bench-mixed: $(STAMP)
+	$(BIN)/python bench/mixed.py $(ARGS)
 
 schema: $(STAMP)
 	$(BIN)/focusgql export-schema > schema.graphql

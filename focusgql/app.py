@@ -24,7 +24,7 @@ from focusgql.gcpolicy import PauseWatch, freeze_what_is_loaded
 from focusgql.logs import RequestIdMiddleware
 from focusgql.redact import install as redact_tokens_in_logs
 from focusgql.settings import Settings
-from focusgql.store.changes import ChangeFeed
+from focusgql.store.changes import ChangeFeed, JournalFeed
 from focusgql.store.mongo import EmbeddedServer, init_database, make_client, ping
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 sessions.observe_deleted,
                 sessions.known_ids,
             )
+            # Signals stored before a crash reach their sessions before anyone reads.
+            await wiring.sessions_repo.journal.load()
+            await sessions.signals.fold(everything=True)
+            journal_feed = JournalFeed(
+                wiring.sessions_repo.journal, sessions.known, sessions.observe
+            )
             background = [
+                asyncio.create_task(journal_feed.run()),
                 asyncio.create_task(sessions.run_reaper(settings.reaper_interval_seconds)),
                 asyncio.create_task(wiring.checkpointer.run()),
                 asyncio.create_task(sessions.run_keep_alive()),
                 asyncio.create_task(feed.run()),
             ]
             app.state.change_feed = feed
+            app.state.journal_feed = journal_feed
             pauses = wiring.services.metrics.gc_pauses
             pauses.install()
             gc.set_threshold(*settings.gc_thresholds)

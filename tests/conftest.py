@@ -100,6 +100,7 @@ async def sessions_collection(bound_database: None) -> AsyncIterator[AsyncCollec
     collection: AsyncCollection[Raw] = database[f"sessions_{uuid.uuid4().hex[:8]}"]
     yield collection
     await collection.drop()
+    await database[f"{collection.name}.journal"].drop()
 
 
 @pytest.fixture

@@ -30,6 +30,9 @@ class FocusSession:
     focus_score: int | None = None
     version: int = 0
     """The storage revision this value was read at; opaque to the domain."""
+    journal_marks: tuple[tuple[str, int], ...] = ()
+    """Which stored signals this value includes beyond that revision; opaque to
+    the domain (storage bookkeeping, like `version`)."""
 
     @property
     def status(self) -> Status:
@@ -37,6 +40,27 @@ class FocusSession:
 
     def abandon_at(self, abandon_after: int) -> datetime:
         return self.last_signal_at + timedelta(seconds=abandon_after)
+
+    def with_signals(self, at: datetime, activity: bool, tab_switches: int) -> "FocusSession":
+        """This session after a client's signals at `at`: activity marks the
+        current second active and tab switches count, both only while ACTIVE;
+        any signal moves `last_signal_at`. Signals older than what is already
+        counted change no counter (activity is monotone), so applying one late,
+        after a change made meanwhile, is safe."""
+        if not self.status.is_running:
+            return self
+        changed = self
+        if activity and self.status is Status.ACTIVE:
+            timeline = self.timeline.record_activity(at)
+            if timeline != self.timeline:
+                changed = replace(
+                    changed, timeline=timeline, last_activity_at=max(at, self.last_activity_at)
+                )
+        if tab_switches and self.status is Status.ACTIVE:
+            changed = replace(changed, tab_switches=changed.tab_switches + tab_switches)
+        if at > self.last_signal_at:
+            changed = replace(changed, last_signal_at=at)
+        return changed
 
     def ended(self, now: datetime, status: Status) -> "FocusSession":
         """This session ended at `now`, scored on its final counters."""

@@ -42,9 +42,16 @@ instead of thousands piling up (and being promoted) before any is sent."""
 def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
     if current.status.is_running and not candidate.status.is_running:
         return True  # an end (or a delete) always wins
-    return candidate.status.is_running == current.status.is_running and (
-        candidate.version > current.version
-    )
+    if candidate.status.is_running != current.status.is_running:
+        return False
+    if candidate.version != current.version:
+        return candidate.version > current.version
+    # The same stored revision: newer if it includes more journalled signals.
+    return _signals_in(candidate) > _signals_in(current)
+
+
+def _signals_in(session: FocusSession) -> int:
+    return sum(seq + 1 for _, seq in session.journal_marks)
 
 
 def shows_only_activity_time(old: FocusSession, new: FocusSession, now: datetime) -> bool:
@@ -62,6 +69,7 @@ def shows_only_activity_time(old: FocusSession, new: FocusSession, now: datetime
         last_activity_at=old.last_activity_at,
         last_signal_at=old.last_signal_at,
         version=old.version,
+        journal_marks=old.journal_marks,
     )
     return unchanged == old and snapshot(old, now) == snapshot(new, now)
 

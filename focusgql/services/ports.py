@@ -43,13 +43,12 @@ class EmailTaken(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class SignalWrite:
-    """A session changed by signals only (activity, tab switches, the last signal):
-    stored if it is still at `before.version`."""
+class SignalEntry:
+    """One session's signals in one commit window, as the journal stores them."""
 
-    before: FocusSession
-    after: FocusSession
-    counted_at: datetime
+    session_id: str
+    activity: bool
+    tab_switches: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +92,26 @@ class SessionRepository(Protocol):
         """Write if still at `session.version`; the stored value, or None if it moved on."""
         ...
 
-    async def save_signals(self, writes: list[SignalWrite], within: float) -> list[bool]:
-        """Store many signal-only changes in one write, or fail after `within`
-        seconds; for each, whether it was stored (False: the session had moved
-        on, or was deleted)."""
+    async def append_signals(
+        self, at: datetime, entries: list[SignalEntry], within: float
+    ) -> tuple[str, int]:
+        """Store one commit window's signals durably (one write); the mark that
+        sessions including them carry in `journal_marks`."""
         ...
 
-    async def add_tab_switch(
-        self, session_id: str, user_id: str, now: datetime, signal_after: datetime
-    ) -> FocusSession | None:
-        """Atomically count a tab switch on this user's session if it is ACTIVE and
-        its last signal is after `signal_after` (not lapsed); the result, or None."""
+    def unfolded(self, foreign_before: datetime) -> list[str]:
+        """Sessions whose stored signals their documents do not include yet."""
         ...
+
+    async def fold(self, sessions: list[FocusSession], now: datetime) -> list[bool]:
+        """Store each session (read with its signals) if still at its version."""
+        ...
+
+    async def drop_folded(self, within: float) -> int:
+        """Let go of stored signals every session includes."""
+        ...
+
+    def discard_signals(self, session_id: str) -> None: ...
 
     async def refresh_counters(
         self, now: datetime, older_than: datetime, lapse_after: timedelta

@@ -117,6 +117,8 @@ class SessionService:
             observe=self.observe,
             hold=hub.hold,
         )
+        if checkpointer is not None:
+            checkpointer.fold = self.signals.fold
 
     def observe(self, session: FocusSession) -> None:
         """A newer state of a session, from here or another process: tell the
@@ -217,10 +219,17 @@ class SessionService:
         has no frames): one write for all of them per keep-alive interval."""
         while True:
             await self.clock.sleep_until(self.clock.now() + self.policy.keepalive_every)
-            watched = self.hub.watched_ids()
+            now = self.clock.now()
+            # A session whose person sent a signal lately needs none: its journal
+            # entry moves last_signal_at when it is folded.
+            recent = now - self.policy.keepalive_every
+            watched = [
+                i
+                for i in self.hub.watched_ids()
+                if (known := self.known(i)) is None or known.last_signal_at <= recent
+            ]
             if not watched:
                 continue
-            now = self.clock.now()
             try:
                 await self.repo.touch_many(watched, now, self._lapse_cutoff(now))
             except PyMongoError as error:

@@ -4,10 +4,12 @@ A person with the dashboard open reports activity about once a second, so
 signals outnumber every other write by far. Each one is applied to the newest
 known state of its session (this process keeps one for every running session
 it has seen, and the change feed keeps it fresh), and every signal that
-arrives within one commit window is stored together: one bulk write of
-version-guarded single-document updates, whatever the number of people. A
+arrives within one commit window is stored together: one document appended to
+the signal journal (store/journal.py), whatever the number of people. A
 caller is answered only once that write is acknowledged, so an answered
-signal survives a crash of this process.
+signal survives a crash of this process. Session documents take their
+signals at the checkpoint interval (`fold`): one bulk of version-guarded
+updates in small chunks; until then every read applies them.
 
 Signals take effect at the instant their batch is sealed (its `now`), which is
 also the instant their answer shows. Signals for one session in one window
@@ -16,10 +18,12 @@ nothing queues per signal. While a batch is in flight its sessions' ticks are
 held (see LiveHub.hold), so no follower sees a tick computed without a signal
 that was already sealed and then sees the counters go back.
 
-A guard that fails (another process changed the session first) re-reads the
-session and applies its signals again in the next batch. When the database
-falls behind, new signals are refused at once with UNAVAILABLE and a
-`retryAfter` instead of growing a queue.
+When the database falls behind, new signals are refused at once with
+UNAVAILABLE and a `retryAfter` instead of growing a queue.
+
+Between processes, a signal counts at its instant on the state its process
+knew; one that races a pause or an end made through another process in the
+same few milliseconds counts as if it came after it (a no-op).
 """
 
 import asyncio
@@ -33,8 +37,7 @@ from time import monotonic
 from focusgql.clock import Clock
 from focusgql.domain.errors import Conflict, FocusError, NotFound, Unavailable
 from focusgql.domain.session import FocusSession
-from focusgql.domain.timeline import Status
-from focusgql.services.ports import Frame, SessionRepository, SignalWrite
+from focusgql.services.ports import Frame, SessionRepository, SignalEntry
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,12 @@ HOLD_SECONDS = 0.25
 (one that lands later than this may move a second from idle back to active)."""
 
 ATTEMPTS = 5
-"""Times a session's signals are re-applied after losing a race, before CONFLICT."""
+"""Times a session's signals are re-read after its deadline passed, before CONFLICT."""
+
+FOLD_CHUNK = 25
+"""Sessions per fold write: the embedded database takes about a millisecond per
+session document, and a signal commit waits behind a long write."""
+FOLD_PAUSE_SECONDS = 0.02
 
 
 class Signal(Enum):
@@ -60,6 +68,9 @@ class SignalPolicy:
     stall_seconds: float = 2.0
     """A commit in flight this long means the database is behind: refuse new signals."""
     abandon_after: int = 1800
+    fold_foreign_after: float = 30.0
+    """Signals another process stored are folded here once this old (their
+    writer folds them sooner, unless it has gone)."""
 
 
 @dataclass(slots=True)
@@ -199,11 +210,10 @@ class SignalCommitter:
 
     async def _write(self, batch: dict[str, _Pending]) -> None:
         now = self.clock.now()
-        writes: list[SignalWrite] = []
-        answers: dict[str, FocusSession] = {}
+        entries: list[SignalEntry] = []
         for session_id, entry in batch.items():
             # The newest state known (the change feed may have brought one),
-            # else the one the signal came to; the write is guarded either way.
+            # else the one the signal came to.
             known = self._known(session_id) or entry.base
             try:
                 after = self._apply(known, entry, now)
@@ -216,39 +226,77 @@ class SignalCommitter:
             if after is known:
                 self._answer(entry, known, now)  # nothing new to store
                 continue
-            answers[session_id] = after
-            writes.append(SignalWrite(before=known, after=after, counted_at=now))
-        if not writes:
+            entries.append(SignalEntry(session_id, entry.activity, entry.tab_switches))
+        if not entries:
             return
-        held = [write.after.id for write in writes]
+        held = [e.session_id for e in entries]
         for session_id in held:
             self._hold(session_id, True)
         release = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._release, held)
         try:
-            stored = await self.repo.save_signals(writes, within=self.policy.stall_seconds)
+            mark = await self.repo.append_signals(now, entries, within=self.policy.stall_seconds)
         except Exception as error:
             release.cancel()
             log.warning("signal commit failed: %s", type(error).__name__)
-            for write in writes:
-                self._hold(write.after.id, False)
+            for e in entries:
+                self._hold(e.session_id, False)
                 self._fail(
-                    batch[write.after.id],
+                    batch[e.session_id],
                     Unavailable("the database is unavailable; try again", retryAfter=1),
                 )
             return
         release.cancel()
         self.commits += 1
-        for write, ok in zip(writes, stored, strict=True):
-            session_id = write.after.id
-            entry = batch[session_id]
-            if ok:
-                saved = replace(write.after, version=write.before.version + 1)
-                self._observe(saved)
-                self._hold(session_id, False)
-                self._answer(entry, saved, now)
+        for e in entries:
+            pending = batch[e.session_id]
+            # On the newest state: a fold may have stored the session meanwhile.
+            latest = self._known(e.session_id) or pending.base
+            if includes(latest, mark):
+                saved = latest  # the change feed brought it first
             else:
-                self._hold(session_id, False)
-                self._retry_later(session_id, entry)
+                saved = with_mark(latest.with_signals(now, e.activity, e.tab_switches), mark)
+            self._observe(saved)
+            self._hold(e.session_id, False)
+            self._answer(pending, saved, now)
+
+    # -- folding -----------------------------------------------------------------
+
+    async def fold(self, *, everything: bool = False) -> int:
+        """Store the journal's signals in their session documents, and let go of
+        the journal documents every session includes; how many were stored."""
+        now = self.clock.now()
+        if everything:
+            foreign_before = now + timedelta(days=1)
+        else:
+            foreign_before = now - timedelta(seconds=self.policy.fold_foreign_after)
+        ids = self.repo.unfolded(foreign_before)
+        folded = 0
+        for start in range(0, len(ids), FOLD_CHUNK):
+            if start:
+                await asyncio.sleep(FOLD_PAUSE_SECONDS)  # let signal commits through
+            sessions: list[FocusSession] = []
+            for session_id in ids[start : start + FOLD_CHUNK]:
+                session = self._known(session_id) or await self.repo.get(session_id)
+                if session is None or not session.status.is_running:
+                    # Gone, or ended by a change that stored what it included.
+                    self.repo.discard_signals(session_id)
+                    continue
+                sessions.append(session)
+            stored = await self.repo.fold(sessions, self.clock.now())
+            for session, ok in zip(sessions, stored, strict=True):
+                if ok:
+                    folded += 1
+                    latest = self._known(session.id) or session
+                    if latest.version == session.version:
+                        self._observe(replace(latest, version=session.version + 1))
+                    continue
+                fresh = await self.repo.get(session.id)  # moved on: the next round retries
+                if fresh is None:
+                    self.repo.discard_signals(session.id)
+                else:
+                    self._observe(fresh)
+        await self.repo.drop_folded(within=self.policy.stall_seconds * 5)
+        return folded
 
     def _release(self, session_ids: list[str]) -> None:
         for session_id in session_ids:
@@ -261,18 +309,12 @@ class SignalCommitter:
             raise Conflict(f"session is {session.status.value}", status=session.status.value)
         if session.abandon_at(self.policy.abandon_after) <= now:
             raise _Lapsed
-        changed = session
-        if entry.activity and session.status is Status.ACTIVE:
-            timeline = session.timeline.record_activity(now)
-            if timeline != session.timeline:
-                changed = replace(changed, timeline=timeline, last_activity_at=now)
-        if entry.tab_switches and session.status is Status.ACTIVE:
-            changed = replace(changed, tab_switches=changed.tab_switches + entry.tab_switches)
-        quiet = now - session.last_signal_at < timedelta(seconds=1)
-        if changed is session and quiet:
-            # Nothing new to store: a flood of activity costs one write a second.
+        changed = session.with_signals(now, entry.activity, entry.tab_switches)
+        same_counts = replace(changed, last_signal_at=session.last_signal_at) == session
+        if same_counts and now - session.last_signal_at < timedelta(seconds=1):
+            # Nothing new to store: a flood of activity costs one entry a second.
             return session
-        return replace(changed, last_signal_at=max(now, session.last_signal_at))
+        return changed
 
     def _retry_later(self, session_id: str, entry: _Pending) -> None:
         entry.attempts += 1
@@ -323,6 +365,19 @@ class SignalCommitter:
         for waiter in entry.waiters:
             if not waiter.done():
                 waiter.set_exception(error)
+
+
+def includes(session: FocusSession, mark: tuple[str, int]) -> bool:
+    process, seq = mark
+    return seq <= dict(session.journal_marks).get(process, -1)
+
+
+def with_mark(session: FocusSession, mark: tuple[str, int]) -> FocusSession:
+    """`session`, noted as including the journal commit `mark`."""
+    marks = dict(session.journal_marks)
+    process, seq = mark
+    marks[process] = max(seq, marks.get(process, -1))
+    return replace(session, journal_marks=tuple(sorted(marks.items())))
 
 
 class _Lapsed(Exception):

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from focusgql.domain.session import FocusSession
+from focusgql.store.journal import Entry, SignalJournal, apply_entries
 from focusgql.store.sessions import MongoSessionRepository
 
 log = logging.getLogger(__name__)
@@ -109,3 +110,66 @@ class ChangeFeed:
         fresh = await self.repo.get(session_id)
         if fresh is not None:
             self.observe(fresh)
+
+
+class JournalFeed:
+    """Follow the signal journal's change stream: other processes' activity and
+    tab switches reach this one's overlay (so reads here include them) and its
+    watchers, within a tick. One event per commit window, whatever the number
+    of people; entries for sessions not watched here cost a dict insert."""
+
+    def __init__(
+        self,
+        journal: SignalJournal,
+        known: Callable[[str], FocusSession | None],
+        observe: Callable[[FocusSession], None],
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.journal = journal
+        self.known = known
+        self.observe = observe
+        self.retry_seconds = retry_seconds
+        self.ready = asyncio.Event()
+        self.events = 0
+
+    async def run(self) -> None:
+        warned = False
+        while True:
+            try:
+                async with await self.journal.collection.watch(JOURNAL_PIPELINE) as stream:
+                    # Whatever was appended while closed (or before this started).
+                    await self.journal.load()
+                    self.ready.set()
+                    warned = False
+                    async for change in stream:
+                        self.handle(change)
+            except PyMongoError as error:
+                if not warned:
+                    log.warning("journal change stream unavailable (%s); retrying", error)
+                    warned = True
+                await asyncio.sleep(self.retry_seconds)
+            except Exception:
+                log.exception("journal change stream handling failed; reopening")
+                await asyncio.sleep(self.retry_seconds)
+
+    def handle(self, change: dict[str, Any]) -> None:
+        self.events += 1
+        if change["operationType"] == "delete":
+            self.journal.forget_doc(str(change["documentKey"]["_id"]))
+            return
+        raw = change["fullDocument"]
+        if raw.get("p") == self.journal.proc:
+            return  # this process's own append: taken in when it was acknowledged
+        by_session: dict[str, list[Entry]] = {}
+        for session_id, entry in self.journal.add(raw):
+            if self.known(session_id) is not None:
+                by_session.setdefault(session_id, []).append(entry)
+        for session_id, entries in by_session.items():
+            known = self.known(session_id)
+            if known is not None:
+                changed = apply_entries(known, entries)
+                if changed is not known:
+                    self.observe(changed)
+
+
+JOURNAL_PIPELINE = [{"$match": {"operationType": {"$in": ["insert", "delete"]}}}]

@@ -4,7 +4,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import pymongo
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -18,9 +17,10 @@ from focusgql.services.ports import (
     RunningSessionExists,
     SessionFilter,
     SessionTotals,
-    SignalWrite,
+    SignalEntry,
 )
 from focusgql.store.documents import SessionDocument
+from focusgql.store.journal import SignalJournal
 
 Raw = dict[str, Any]
 
@@ -46,6 +46,7 @@ def to_domain(raw: Raw) -> FocusSession:
         tab_switches=raw["tab_switches"],
         focus_score=raw.get("focus_score"),
         version=raw["version"],
+        journal_marks=tuple(sorted(raw.get("signal_marks", {}).items())),
     )
 
 
@@ -96,34 +97,17 @@ def to_fields(session: FocusSession, now: datetime) -> Raw:
         "last_activity_at": session.last_activity_at,
         "last_signal_at": session.last_signal_at,
         "focus_score": session.focus_score,
+        "tab_switches": session.tab_switches,
+        "signal_marks": dict(session.journal_marks),
         **counters(session, now),
     }
 
 
-SIGNAL_BATCHES_KEPT = 8
-
-
-def _signal_update(write: SignalWrite, batch: ObjectId) -> UpdateOne:
-    after, timeline = write.after, write.after.timeline
-    change: Raw = {
-        "$set": {
-            "last_activity_second": timeline.last_activity_second,
-            "idle_before": timeline.idle_before,
-            **counters(after, write.counted_at),
-        },
-        # Keep-alives move last_signal_at without a version: never move it back.
-        "$max": {
-            "last_signal_at": after.last_signal_at,
-            "last_activity_at": after.last_activity_at,
-        },
-        "$inc": {"version": 1},
-        # Which write landed, should the bulk's counts say some did not.
-        "$push": {"signal_batches": {"$each": [batch], "$slice": -SIGNAL_BATCHES_KEPT}},
-    }
-    tab_switches = after.tab_switches - write.before.tab_switches
-    if tab_switches:
-        change["$inc"]["tab_switches"] = tab_switches
-    return UpdateOne({"_id": ObjectId(after.id), "version": write.before.version}, change)
+def _fold_update(session: FocusSession, now: datetime) -> Raw:
+    fields = to_fields(session, now)
+    # Keep-alives move last_signal_at without a version: never move it back.
+    latest = {name: fields.pop(name) for name in ("last_signal_at", "last_activity_at")}
+    return {"$set": fields, "$max": latest, "$inc": {"version": 1}}
 
 
 def _oid(value: str) -> ObjectId | None:
@@ -150,6 +134,10 @@ class MongoSessionRepository:
             collection if collection is not None else SessionDocument.get_pymongo_collection()
         )
         self.collection = self._collection
+        # Named after the sessions' collection (`sessions.journal`), as GridFS
+        # names its own: a second collection of sessions gets its own journal.
+        journal = self._collection.database[f"{self._collection.name}.journal"]
+        self.journal = SignalJournal(journal)
         self.documents_written = 0
         """Session documents inserted, updated or deleted by this process."""
 
@@ -160,7 +148,6 @@ class MongoSessionRepository:
         raw = {
             "_id": ObjectId(session.id),
             "user_id": ObjectId(session.user_id),
-            "tab_switches": session.tab_switches,
             "version": 0,
             **to_fields(session, session.timeline.started_at),
         }
@@ -174,43 +161,71 @@ class MongoSessionRepository:
     async def get(self, session_id: str) -> FocusSession | None:
         oid = _oid(session_id)
         raw = await self._collection.find_one({"_id": oid}) if oid else None
-        return to_domain(raw) if raw else None
+        return self._read(raw) if raw else None
+
+    def _read(self, raw: Raw) -> FocusSession:
+        """A session as stored, with the signals not folded into it yet."""
+        return self.journal.merge(to_domain(raw))
 
     async def running_for(self, user_id: str) -> FocusSession | None:
         raw = await self._collection.find_one({"user_id": ObjectId(user_id), "running": True})
-        return to_domain(raw) if raw else None
+        return self._read(raw) if raw else None
 
     async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
-        # tab_switches is left out: only add_tab_switch changes it, with $inc,
-        # and that bumps the version so a concurrent save here retries.
         raw = await self._collection.find_one_and_update(
             {"_id": ObjectId(session.id), "version": session.version},
             {"$set": to_fields(session, now), "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
         self.documents_written += raw is not None
-        return to_domain(raw) if raw else None
+        return self._read(raw) if raw else None
 
-    async def save_signals(self, writes: list[SignalWrite], within: float) -> list[bool]:
-        # One bulk of single-document updates: SecantusDB takes a bulk of a
-        # thousand in about the time of ten separate find_one_and_update calls.
-        batch = ObjectId()
-        operations = [_signal_update(write, batch) for write in writes]
-        with pymongo.timeout(within):
-            result = await self._collection.bulk_write(operations, ordered=False)
+    async def append_signals(
+        self, at: datetime, entries: list[SignalEntry], within: float
+    ) -> tuple[str, int]:
+        return await self.journal.append(at, entries, within)
+
+    def unfolded(self, foreign_before: datetime) -> list[str]:
+        return self.journal.unfolded(foreign_before)
+
+    async def fold(self, sessions: list[FocusSession], now: datetime) -> list[bool]:
+        # One bulk of version-guarded updates; each carries the journal marks of
+        # what it includes, so the journal knows what it may let go.
+        if not sessions:
+            return []
+        result = await self._collection.bulk_write(
+            [
+                UpdateOne({"_id": ObjectId(s.id), "version": s.version}, _fold_update(s, now))
+                for s in sessions
+            ],
+            ordered=False,
+        )
         self.documents_written += result.modified_count
-        if result.matched_count == len(writes):
-            return [True] * len(writes)
-        # Some guard failed (another process changed the session first, or it
-        # was deleted): each session remembers the last few batches it took.
-        ids = [ObjectId(write.after.id) for write in writes]
-        taken = {
-            str(raw["_id"]): raw.get("signal_batches", [])
-            async for raw in self._collection.find(
-                {"_id": {"$in": ids}}, projection={"signal_batches": 1}
-            )
-        }
-        return [batch in taken.get(write.after.id, ()) for write in writes]
+        if result.matched_count == len(sessions):
+            stored = [True] * len(sessions)
+        else:
+            # Some guard failed: the document says which writes it holds.
+            ids = [ObjectId(s.id) for s in sessions]
+            held = {
+                str(raw["_id"]): (raw["version"], raw.get("signal_marks", {}))
+                async for raw in self._collection.find(
+                    {"_id": {"$in": ids}}, projection={"version": 1, "signal_marks": 1}
+                )
+            }
+            stored = [
+                held.get(s.id, (None, None)) == (s.version + 1, dict(s.journal_marks))
+                for s in sessions
+            ]
+        for session, ok in zip(sessions, stored, strict=True):
+            if ok:
+                self.journal.settle(session)
+        return stored
+
+    async def drop_folded(self, within: float) -> int:
+        return await self.journal.drop_folded(within)
+
+    def discard_signals(self, session_id: str) -> None:
+        self.journal.discard(session_id)
 
     async def refresh_counters(
         self, now: datetime, older_than: datetime, lapse_after: timedelta
@@ -221,25 +236,6 @@ class MongoSessionRepository:
         )
         self.documents_written += result.modified_count
         return result.modified_count
-
-    async def add_tab_switch(
-        self, session_id: str, user_id: str, now: datetime, signal_after: datetime
-    ) -> FocusSession | None:
-        oid = _oid(session_id)
-        if oid is None:
-            return None
-        raw = await self._collection.find_one_and_update(
-            {
-                "_id": oid,
-                "user_id": ObjectId(user_id),
-                "status": Status.ACTIVE.value,
-                "last_signal_at": {"$gt": signal_after},
-            },
-            {"$inc": {"tab_switches": 1, "version": 1}, "$max": {"last_signal_at": now}},
-            return_document=ReturnDocument.AFTER,
-        )
-        self.documents_written += raw is not None
-        return to_domain(raw) if raw else None
 
     async def touch(self, session_id: str, now: datetime, signal_after: datetime) -> None:
         result = await self._collection.update_one(
@@ -274,6 +270,8 @@ class MongoSessionRepository:
             return False
         result = await self._collection.delete_one({"_id": oid, "user_id": ObjectId(user_id)})
         self.documents_written += result.deleted_count
+        if result.deleted_count:
+            self.journal.discard(session_id)
         return result.deleted_count == 1
 
     async def page(
@@ -293,7 +291,7 @@ class MongoSessionRepository:
             .sort([("started_at", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
         )
-        return [to_domain(raw) async for raw in cursor]
+        return [self._read(raw) async for raw in cursor]
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
         return await self._collection.count_documents(_match(user_id, where))
@@ -304,7 +302,7 @@ class MongoSessionRepository:
             .sort("last_signal_at", ASCENDING)
             .limit(limit)
         )
-        return [to_domain(raw) async for raw in cursor]
+        return [self._read(raw) async for raw in cursor]
 
     async def totals(self, user_id: str) -> SessionTotals:
         owner = ObjectId(user_id)

@@ -14,7 +14,7 @@ from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.live import LiveHub
-from focusgql.services.ports import Frame, SignalWrite
+from focusgql.services.ports import Frame, SignalEntry
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.signals import SignalPolicy
 from focusgql.store.sessions import MongoSessionRepository, Raw, to_domain
@@ -32,11 +32,13 @@ class CountingRepository(MongoSessionRepository):
         self.signal_commands = 0
         self.stall: asyncio.Event | None = None
 
-    async def save_signals(self, writes: list[SignalWrite], within: float) -> list[bool]:
+    async def append_signals(
+        self, at: datetime, entries: list[SignalEntry], within: float
+    ) -> tuple[str, int]:
         self.signal_commands += 1
         if self.stall is not None:
             await self.stall.wait()
-        return await super().save_signals(writes, within)
+        return await super().append_signals(at, entries, within)
 
 
 @pytest.fixture
@@ -96,10 +98,22 @@ async def test_everyones_signals_in_a_window_are_one_write_command(
     for frame in frames:
         assert frame.snapshot.elapsed == 20 and frame.snapshot.idle == 5
     for number, session in enumerate(sessions):
-        saved = await stored(repo, session.id)
+        saved = await stored(repo, session.id)  # the journal's entry, applied on read
         assert saved.timeline.last_activity_second == 21
         assert saved.tab_switches == (1 if number < 10 else 0)
-        assert saved.version == 1  # one write each, tab switch and activity together
+        assert saved.version == 0
+    journal = repo.journal.collection
+    assert await journal.count_documents({}) == 1
+    assert await service.signals.fold() == 40
+    assert await journal.count_documents({}) == 0  # every session includes it: let go
+    for number, session in enumerate(sessions):
+        raw = await repo.collection.find_one({"_id": ObjectId(session.id)})
+        assert raw is not None
+        folded = to_domain(raw)
+        assert folded.timeline.last_activity_second == 21
+        assert folded.tab_switches == (1 if number < 10 else 0)
+        assert folded.version == 1  # one write each, tab switch and activity together
+    assert await service.signals.fold() == 0  # nothing left to fold
 
 
 async def test_a_flood_for_one_session_is_coalesced_not_queued(repo: CountingRepository) -> None:
@@ -119,12 +133,13 @@ async def test_a_flood_for_one_session_is_coalesced_not_queued(repo: CountingRep
     assert saved.tab_switches == 7 and saved.timeline.last_activity_second == 4
 
 
-async def test_a_signal_that_lost_a_race_is_applied_to_the_winner(
+async def test_a_signal_that_raced_another_process_is_folded_onto_the_winner(
     repo: CountingRepository,
 ) -> None:
-    """Another process paused and resumed the session behind this one's back:
-    the guarded write fails, the session is read again, and the tab switch
-    counts once on the fresh state."""
+    """Another process paused and resumed the session behind this one's back
+    (no change feed here to tell it): the tab switch is journalled on the state
+    this process knew, every read applies it to the stored winner, and the fold,
+    whose guarded write fails, reads the session again and stores both."""
     clock = ManualClock(T0)
     service = service_on(repo, clock)
     session = await started(repo, clock)
@@ -137,10 +152,18 @@ async def test_a_signal_that_lost_a_race_is_applied_to_the_winner(
     assert await repo.save(elsewhere, clock.now()) is not None
     clock.advance(1)
     frame = await service.record_tab_switch(session.user_id, session.id)
-    saved = await stored(repo, session.id)
-    assert saved.tab_switches == frame.session.tab_switches == 2
+    assert frame.session.tab_switches == 2
+    read = await stored(repo, session.id)
+    assert read.tab_switches == 2 and read.timeline.paused_ms == 5000
+    assert await service.signals.fold() == 0  # the guard failed: read afresh
+    assert await service.signals.fold() == 1
+    raw = await repo.collection.find_one({"_id": ObjectId(session.id)})
+    assert raw is not None
+    saved = to_domain(raw)
+    assert saved.tab_switches == 2
     assert saved.timeline.paused_ms == 5000  # the other process's change is kept
-    assert frame.snapshot.elapsed == 11
+    assert Frame.at(saved, clock.now()).snapshot.elapsed == 11
+    assert await repo.journal.collection.count_documents({}) == 0
 
 
 async def test_signals_for_someone_elses_or_an_ended_session_are_refused(
@@ -185,6 +208,10 @@ async def test_a_signal_write_lands_with_exactly_the_answered_state(
     session = await started(repo, clock)
     clock.advance(40.5)
     answered = await service.record_activity(session.user_id, session.id)
+    entry = await repo.journal.collection.find_one({})
+    assert entry is not None
+    assert entry["e"] == [[session.id, 1, 0]] and entry["at"] == clock.now()
+    await service.signals.fold()
     raw = await sessions_collection.find_one({"_id": ObjectId(session.id)})
     assert raw is not None
     assert to_domain(raw).timeline == answered.session.timeline
