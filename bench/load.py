@@ -28,6 +28,7 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -236,13 +237,14 @@ async def main() -> None:
     os._exit(0)
 
 
-def run() -> None:
+def run(entry: Callable[[], Coroutine[Any, Any, None]] = main) -> None:
+    """`entry` on uvloop when installed (bench/mixed_load.py runs its own this way)."""
     try:
         import uvloop  # what uvicorn runs the servers on, when installed
     except ImportError:  # pragma: no cover
-        asyncio.run(main())
+        asyncio.run(entry())
     else:
-        uvloop.run(main())
+        uvloop.run(entry())
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -311,6 +311,19 @@ async def seed(db: Database, name: str, n: int, secret: str) -> list[tuple[str, 
 # -- one level -------------------------------------------------------------------
 
 
+def quantile(counts: Counter[int], q: float) -> float:
+    """The q-quantile of a histogram {whole ms: count}; nan if it is empty."""
+    total = sum(counts.values())
+    if not total:
+        return float("nan")
+    seen = 0
+    for ms in sorted(counts):
+        seen += counts[ms]
+        if seen >= q * total:
+            return float(ms)
+    return float(max(counts))
+
+
 @dataclass
 class Level:
     server: str
@@ -344,6 +357,8 @@ class Level:
     (seconds after t0 it began, pause seconds), from bench/gcwatch."""
     worst_ms: dict[int, int] = field(default_factory=dict)
     """Worst lateness in each second of the window."""
+    results: list[dict[str, Any]] = field(default_factory=list)
+    """Each load process's RESULT, as it printed it."""
 
     @property
     def stalls(self) -> list[tuple[int, int]]:
@@ -351,15 +366,7 @@ class Level:
         return [(second, ms) for second, ms in sorted(self.worst_ms.items()) if ms > 250]
 
     def percentile(self, q: float) -> float:
-        total = sum(self.lateness.values())
-        if not total:
-            return float("nan")
-        seen = 0
-        for ms in sorted(self.lateness):
-            seen += self.lateness[ms]
-            if seen >= q * total:
-                return float(ms)
-        return float(max(self.lateness))
+        return quantile(self.lateness, q)
 
     @property
     def max_ms(self) -> float:
@@ -468,8 +475,10 @@ class Run:
         return f"bench_{self.tag}_{label}"
 
     async def start_server(
-        self, server: str, label: str
+        self, server: str, label: str, cpu: int | None = None, database: str | None = None
     ) -> tuple[asyncio.subprocess.Process, int, Path]:
+        """`server` on core `cpu` (default --server-cpu); focusgql on `database`
+        (default this label's own)."""
         port = free_port()
         log = self.workdir / f"{label}.server.log"
         watch = {
@@ -482,7 +491,7 @@ class Run:
             env = {
                 **os.environ,
                 "FOCUSGQL_MONGODB_URI": self.db.uri,
-                "FOCUSGQL_DATABASE": self.database_name(label),
+                "FOCUSGQL_DATABASE": database or self.database_name(label),
                 "FOCUSGQL_JWT_SECRET": self.secret,
                 "FOCUSGQL_LOG_LEVEL": "warning",
                 "FOCUSGQL_DATA_DIR": str(self.workdir / "data"),
@@ -495,13 +504,21 @@ class Run:
             env = {**os.environ, **watch}
             command = [sys.executable, str(BENCH / "bare_app.py"), "--port", str(port)]
             cwd = ROOT
-        process = await spawn(command, self.args.server_cpu, log, env=env, cwd=cwd)
+        pinned = self.args.server_cpu if cpu is None else cpu
+        process = await spawn(command, pinned, log, env=env, cwd=cwd)
         await wait_healthy(port, process, log)
         return process, port, log
 
     async def start_load(
-        self, jobs: list[tuple[str, str]], port: int, label: str
+        self,
+        jobs: Sequence[Sequence[str]],
+        port: int,
+        label: str,
+        script: Path = BENCH / "load.py",
+        extra: Sequence[str] = (),
     ) -> list[asyncio.subprocess.Process]:
+        """--clients processes of `script` on --client-cpu, the jobs dealt out
+        among them; `extra` is added to each one's command line."""
         clients = max(1, min(self.args.clients, len(jobs)))
         loads = []
         for k in range(clients):
@@ -509,7 +526,7 @@ class Run:
             path.write_text(json.dumps(jobs[k::clients]))
             command = [
                 sys.executable,
-                str(BENCH / "load.py"),
+                str(script),
                 "--url",
                 f"ws://127.0.0.1:{port}/graphql",
                 "--jobs",
@@ -518,6 +535,7 @@ class Run:
                 str(self.args.batch),
                 "--ramp-timeout",
                 str(self.ramp_timeout(len(jobs))),
+                *extra,
             ]
             log = self.workdir / f"{label}.load{k}.log"
             loads.append(await spawn(command, self.args.client_cpu, log, pipes=True))
@@ -588,6 +606,7 @@ class Run:
         results = await asyncio.gather(*(read_line(p, "RESULT", 60) for p in loads))
         for line in results:
             result = json.loads(line.split(" ", 1)[1])
+            level.results.append(result)
             level.messages += result["messages"]
             level.lateness.update({int(ms): count for ms, count in result["lateness_ms"]})
             level.skipped += result["skipped"]

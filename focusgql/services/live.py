@@ -175,7 +175,10 @@ class _Channel:
         if is_newer(session, self.session):
             old, self.session = self.session, session
             now = self._beat.clock.now()
-            quiet = not self._missed and shows_only_activity_time(old, session, now)
+            # A tick due and not sent yet (its timer is late, or held) goes out
+            # as this frame, to everyone: sparing anyone would skip a second.
+            due = self._missed or (self._due is not None and self._due <= now)
+            quiet = not due and shows_only_activity_time(old, session, now)
             self._missed = False
             try:
                 # Only what changed goes out: an activity that moved no counter

@@ -237,3 +237,31 @@ async def test_a_burst_of_overdue_ticks_is_spread_over_turns_of_the_loop() -> No
         await asyncio.sleep(0)
     assert all(len(f.frames) == 2 for f in followers)  # each ticked exactly once
     hub.close()
+
+
+async def test_a_quiet_change_that_comes_before_a_late_tick_still_ticks() -> None:
+    """The beat's timer is late (a busy loop): a tick is due, and an activity that
+    moves no counter arrives first. The frame it makes is that tick for everyone,
+    including followers spared quiet changes; else they would skip a second."""
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    session = new_session(0, T0)
+    blind, sighted = Follower(session.id), Follower(session.id)
+    hub.follow(session, blind, shows_activity_time=False)
+    hub.follow(session, sighted)
+    clock._now += timedelta(seconds=1)  # the tick is due; its timer has not run yet
+    active = replace(
+        session,
+        timeline=session.timeline.record_activity(clock.now()),
+        last_activity_at=clock.now(),
+        version=1,
+    )
+    hub.publish(active)
+    assert [f.snapshot.elapsed for f in blind.frames] == [0, 1]
+    assert [f.snapshot.elapsed for f in sighted.frames] == [0, 1]
+    await asyncio.sleep(0)  # the late timer runs now: it was re-armed, so it sends nothing
+    clock.advance(0)
+    assert [f.snapshot.elapsed for f in blind.frames] == [0, 1]
+    clock.advance(1)
+    assert [f.snapshot.elapsed for f in blind.frames] == [0, 1, 2]
+    hub.close()
