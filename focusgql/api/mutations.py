@@ -116,10 +116,7 @@ class Mutation:
         )
         return FocusSession.from_frame(updated)
 
-    @strawberry.mutation(
-        description="Report that the person left the tab (counts while ACTIVE).",
-        extensions=[RateLimit("mutation")],
-    )
+    @strawberry.mutation(description="Report that the person left the tab (counts while ACTIVE).")
     async def record_tab_switch(
         self, info: Info[Context, None], session_id: strawberry.ID
     ) -> FocusSession:

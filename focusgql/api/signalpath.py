@@ -1,8 +1,8 @@
 """`recordActivity` and `recordTabSwitch` answered without a GraphQL execution.
 
-The same service calls, rate limits and error codes as the resolvers in
-mutations.py, for documents `TickPlans` compiles (a plain scalar selection):
-the answer is encoded straight from the frame. Over a WebSocket such an
+The same service calls and error codes as the resolvers in mutations.py
+(neither is rate limited), for documents `TickPlans` compiles (a plain scalar
+selection): the answer is encoded straight from the frame. Over a WebSocket such an
 operation holds no subscription slot, so a client reporting activity every
 second never meets "Subscription limit reached"; over HTTP it skips
 Strawberry's request handling too.
@@ -21,7 +21,7 @@ from focusgql.clock import Clock
 from focusgql.domain.errors import FocusError, Unavailable
 from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
-from focusgql.services.ratelimit import Bucket, RateLimiter
+from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 
 log = logging.getLogger(__name__)
@@ -75,11 +75,11 @@ class SignalAnswers:
     ) -> str:
         who = await user_id()
         sid = parse_session_id(session_id)
-        if plan.field == "recordActivity":  # never rate limited, like its resolver
+        # Never rate limited, like their resolvers: a flood for one session
+        # coalesces into one journal entry per commit window.
+        if plan.field == "recordActivity":
             frame = await self.sessions.record_activity(who, sid)
         else:
-            await self.limits.hit(Bucket.MUTATIONS_PER_ADDRESS, address)
-            await self.limits.hit(Bucket.MUTATIONS_PER_USER, who)
             frame = await self.sessions.record_tab_switch(who, sid)
         return self.plans.encode(plan, frame)
 
