@@ -35,6 +35,7 @@ LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { t
 GUESS = "wrong password " * 20
 CREATE = "mutation { createSession(input: {targetMinutes: 5}) { id } }"
 ACTIVITY = "mutation($id: ID!) { recordActivity(sessionId: $id) { elapsedSeconds } }"
+TAB = "mutation($id: ID!) { recordTabSwitch(sessionId: $id) { tabSwitches } }"
 _hosts = itertools.count(2)
 
 
@@ -120,15 +121,16 @@ async def test_sign_ins_are_limited_per_account_across_addresses(
     assert ok["data"]["login"]["token"]
 
 
-async def test_changes_are_limited_per_person_but_activity_is_not(
+async def test_changes_are_limited_per_person_but_signals_are_not(
     from_address: Callable[[], Connect], anonymous: Client
 ) -> None:
     person = from_address()((await anonymous.register()).token)
     sessions = [(await person.execute(CREATE))["createSession"]["id"] for _ in range(4)]
     refused = limited_error(await person.raw(CREATE))
     assert refused["message"].startswith("too many changes;")
-    for _ in range(30):  # a flood of activity is coalesced, never refused
+    for _ in range(30):  # a flood of signals is coalesced, never refused
         assert await person.execute(ACTIVITY, {"id": sessions[-1]})
+        assert await person.execute(TAB, {"id": sessions[-1]})
     assert (await person.execute("{ me { id } }"))["me"]["id"]  # reads are not limited
     # Someone else on the same address is still fine.
     assert await from_address()((await anonymous.register()).token).execute(CREATE)
