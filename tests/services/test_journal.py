@@ -11,12 +11,13 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.domain.session import FocusSession, snapshot
-from focusgql.domain.timeline import Status, start
+from focusgql.domain.timeline import Status
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.live import LiveHub
 from focusgql.services.sessions import SessionEdit, SessionPolicy, SessionService
 from focusgql.store.sessions import MongoSessionRepository, Raw, to_domain
 from tests.domain.oracle import Event, Kind, Oracle
+from tests.services.test_signals import started
 from tests.support import ManualClock
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -32,21 +33,6 @@ def process(
     repo = MongoSessionRepository(collection)
     checkpointer = Checkpointer(repo, clock, 3600, lapse_after=timedelta(seconds=1800))
     return SessionService(repo, LiveHub(clock), clock, SessionPolicy(), checkpointer), repo
-
-
-async def started(repo: MongoSessionRepository, clock: ManualClock) -> FocusSession:
-    now = clock.now()
-    return await repo.add(
-        FocusSession(
-            id=repo.new_id(),
-            user_id=str(ObjectId()),
-            target_minutes=25,
-            content_id=None,
-            timeline=start(now, THRESHOLD),
-            last_activity_at=now,
-            last_signal_at=now,
-        )
-    )
 
 
 def seen(session: FocusSession, now: datetime) -> tuple[int, int, int, int, str]:
