@@ -47,20 +47,38 @@ class FocusSession:
         any signal moves `last_signal_at`. Signals older than what is already
         counted change no counter (activity is monotone), so applying one late,
         after a change made meanwhile, is safe."""
-        if not self.status.is_running:
+        status = self.status
+        if not status.is_running:
             return self
-        changed = self
-        if activity and self.status is Status.ACTIVE:
-            timeline = self.timeline.record_activity(at)
-            if timeline != self.timeline:
-                changed = replace(
-                    changed, timeline=timeline, last_activity_at=max(at, self.last_activity_at)
-                )
-        if tab_switches and self.status is Status.ACTIVE:
-            changed = replace(changed, tab_switches=changed.tab_switches + tab_switches)
-        if at > self.last_signal_at:
-            changed = replace(changed, last_signal_at=at)
-        return changed
+        timeline, last_activity_at, tabs = self.timeline, self.last_activity_at, self.tab_switches
+        if status is Status.ACTIVE:
+            if activity:
+                timeline = timeline.record_activity(at)
+                if timeline is not self.timeline:
+                    last_activity_at = max(at, last_activity_at)
+            tabs += tab_switches
+        last_signal_at = max(at, self.last_signal_at)
+        if (
+            timeline is self.timeline
+            and tabs == self.tab_switches
+            and last_signal_at == self.last_signal_at
+        ):
+            return self
+        # One constructor call, not dataclasses.replace: this runs for every
+        # signal, and replace looks the fields up each time.
+        return FocusSession(
+            self.id,
+            self.user_id,
+            self.target_minutes,
+            self.content_id,
+            timeline,
+            last_activity_at,
+            last_signal_at,
+            tabs,
+            self.focus_score,
+            self.version,
+            self.journal_marks,
+        )
 
     def ended(self, now: datetime, status: Status) -> "FocusSession":
         """This session ended at `now`, scored on its final counters."""

@@ -117,7 +117,17 @@ class Timeline:
         if a <= self.last_activity_second:
             return self
         gap = max(0, a - 1 - self.last_activity_second - self.idle_threshold)
-        return replace(self, last_activity_second=a, idle_before=self.idle_before + gap)
+        # A constructor call, not replace: this runs for nearly every signal.
+        return Timeline(
+            self.started_at,
+            self.idle_threshold,
+            self.status,
+            self.paused_ms,
+            self.paused_at,
+            self.ended_at,
+            a,
+            self.idle_before + gap,
+        )
 
     def pause(self, now: datetime) -> "Timeline":
         if self.status is not Status.ACTIVE:

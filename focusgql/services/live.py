@@ -21,11 +21,10 @@ several processes on one database, from the database's change stream (see
 import heapq
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 from focusgql.clock import Clock, Timer
-from focusgql.domain.session import FocusSession, snapshot
+from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.services.ports import Frame, Sink
 
 log = logging.getLogger(__name__)
@@ -54,24 +53,29 @@ def _signals_in(session: FocusSession) -> int:
     return sum(seq + 1 for _, seq in session.journal_marks)
 
 
-def shows_only_activity_time(old: FocusSession, new: FocusSession, now: datetime) -> bool:
+def shows_only_activity_time(
+    old: FocusSession, new: FocusSession, now: datetime, seen: Snapshot | None = None
+) -> bool:
     """Whether `new` differs from `old`, as seen at `now`, only in when the last
     activity was: an activity that did not end an idle stretch. Counters,
-    idleness and everything else read the same."""
-    same_clock = replace(
-        new.timeline,
-        last_activity_second=old.timeline.last_activity_second,
-        idle_before=old.timeline.idle_before,
+    idleness and everything else read the same. `seen`: `new`'s snapshot at
+    `now`, if made already."""
+    ot, nt = old.timeline, new.timeline
+    # Field by field rather than copies compared whole: this runs for every signal.
+    same = (
+        new.tab_switches == old.tab_switches
+        and new.target_minutes == old.target_minutes
+        and new.content_id == old.content_id
+        and new.focus_score == old.focus_score
+        and new.user_id == old.user_id
+        and nt.status is ot.status
+        and nt.started_at == ot.started_at
+        and nt.paused_ms == ot.paused_ms
+        and nt.paused_at == ot.paused_at
+        and nt.ended_at == ot.ended_at
+        and nt.idle_threshold == ot.idle_threshold
     )
-    unchanged = replace(
-        new,
-        timeline=same_clock,
-        last_activity_at=old.last_activity_at,
-        last_signal_at=old.last_signal_at,
-        version=old.version,
-        journal_marks=old.journal_marks,
-    )
-    return unchanged == old and snapshot(old, now) == snapshot(new, now)
+    return same and snapshot(old, now) == (seen or snapshot(new, now))
 
 
 class _Beat:
@@ -178,12 +182,13 @@ class _Channel:
             # A tick due and not sent yet (its timer is late, or held) goes out
             # as this frame, to everyone: sparing anyone would skip a second.
             due = self._missed or (self._due is not None and self._due <= now)
-            quiet = not due and shows_only_activity_time(old, session, now)
+            frame = Frame.at(session, now)
+            quiet = not due and shows_only_activity_time(old, session, now, frame.snapshot)
             self._missed = False
             try:
                 # Only what changed goes out: an activity that moved no counter
                 # reaches only those who show its time.
-                self._broadcast(now, skip=self.blind if quiet else None)
+                self._broadcast(now, skip=self.blind if quiet else None, frame=frame)
             finally:
                 self._arm(now)
 
@@ -240,8 +245,10 @@ class _Channel:
             if due is not None:
                 self._beat.schedule(due, self)
 
-    def _broadcast(self, now: datetime, skip: set[int] | None = None) -> None:
-        frame = Frame.at(self.session, now)
+    def _broadcast(
+        self, now: datetime, skip: set[int] | None = None, frame: Frame | None = None
+    ) -> None:
+        frame = frame or Frame.at(self.session, now)
         broken: list[Sink] | None = None  # made only on failure: this runs every tick
         for sink in tuple(self.followers):
             if skip and id(sink) in skip:

@@ -211,6 +211,7 @@ class SignalCommitter:
     async def _write(self, batch: dict[str, _Pending]) -> None:
         now = self.clock.now()
         entries: list[SignalEntry] = []
+        applied: dict[str, tuple[FocusSession, FocusSession]] = {}
         for session_id, entry in batch.items():
             # The newest state known (the change feed may have brought one),
             # else the one the signal came to.
@@ -227,6 +228,7 @@ class SignalCommitter:
                 self._answer(entry, known, now)  # nothing new to store
                 continue
             entries.append(SignalEntry(session_id, entry.activity, entry.tab_switches))
+            applied[session_id] = (known, after)
         if not entries:
             return
         held = [e.session_id for e in entries]
@@ -250,8 +252,11 @@ class SignalCommitter:
         for e in entries:
             pending = batch[e.session_id]
             # On the newest state: a fold may have stored the session meanwhile.
-            latest = self._known(e.session_id) or pending.base
-            if includes(latest, mark):
+            before, after = applied[e.session_id]
+            latest = self._known(e.session_id) or before
+            if latest is before:
+                saved = with_mark(after, mark)
+            elif includes(latest, mark):
                 saved = latest  # the change feed brought it first
             else:
                 saved = with_mark(latest.with_signals(now, e.activity, e.tab_switches), mark)
@@ -310,7 +315,9 @@ class SignalCommitter:
         if session.abandon_at(self.policy.abandon_after) <= now:
             raise _Lapsed
         changed = session.with_signals(now, entry.activity, entry.tab_switches)
-        same_counts = replace(changed, last_signal_at=session.last_signal_at) == session
+        same_counts = (
+            changed.timeline is session.timeline and changed.tab_switches == session.tab_switches
+        )
         if same_counts and now - session.last_signal_at < timedelta(seconds=1):
             # Nothing new to store: a flood of activity costs one entry a second.
             return session
@@ -374,10 +381,28 @@ def includes(session: FocusSession, mark: tuple[str, int]) -> bool:
 
 def with_mark(session: FocusSession, mark: tuple[str, int]) -> FocusSession:
     """`session`, noted as including the journal commit `mark`."""
-    marks = dict(session.journal_marks)
     process, seq = mark
-    marks[process] = max(seq, marks.get(process, -1))
-    return replace(session, journal_marks=tuple(sorted(marks.items())))
+    current = session.journal_marks
+    if len(current) == 1 and current[0][0] == process:
+        marks: tuple[tuple[str, int], ...] = ((process, max(seq, current[0][1])),)
+    else:
+        merged = dict(current)
+        merged[process] = max(seq, merged.get(process, -1))
+        marks = tuple(sorted(merged.items()))
+    # A constructor call, not replace: this runs for every stored signal.
+    return FocusSession(
+        session.id,
+        session.user_id,
+        session.target_minutes,
+        session.content_id,
+        session.timeline,
+        session.last_activity_at,
+        session.last_signal_at,
+        session.tab_switches,
+        session.focus_score,
+        session.version,
+        marks,
+    )
 
 
 class _Lapsed(Exception):
