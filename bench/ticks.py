@@ -98,6 +98,7 @@ async def spawn(
             stdout=subprocess.PIPE if pipes else sink,
             stderr=sink,
             cwd=cwd,
+            limit=1 << 24,  # a RESULT line carries whole histograms: well over 64 KB
         )
     CHILDREN.append(process)
     return process

@@ -68,9 +68,11 @@ class SignalPolicy:
     stall_seconds: float = 2.0
     """A commit in flight this long means the database is behind: refuse new signals."""
     abandon_after: int = 1800
-    fold_foreign_after: float = 30.0
-    """Signals another process stored are folded here once this old (their
-    writer folds them sooner, unless it has gone)."""
+    fold_foreign_after: float = 120.0
+    """Signals another process stored are folded here once this old: their
+    writer folds them sooner, unless it has gone. Well above a loaded writer's
+    fold cycle (interval + the fold itself), or every process repeats the work;
+    until then reads apply them anyway."""
 
 
 @dataclass(slots=True)

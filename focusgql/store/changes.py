@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # Updates that do not bump the version (checkpoints, keep-alives: most writes
 # while sessions tick) are filtered out by the server, never sent here.
-PIPELINE = [
+PIPELINE: list[dict[str, Any]] = [
     {
         "$match": {
             "$or": [
@@ -33,7 +33,18 @@ PIPELINE = [
                 },
             ]
         }
-    }
+    },
+    # Only what handle() reads: a fold updates every active session's document
+    # (hundreds a second at thousands of people), and every process decodes
+    # each event, watched or not.
+    {
+        "$project": {
+            "_id": 1,
+            "operationType": 1,
+            "documentKey": 1,
+            "updateDescription.updatedFields.version": 1,
+        }
+    },
 ]
 
 

@@ -24,9 +24,9 @@ deleted once every session it names includes it, has ended or is gone.
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pymongo
 from pymongo.asynchronous.collection import AsyncCollection
@@ -38,20 +38,17 @@ Raw = dict[str, Any]
 Marks = dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One session's signals in one commit."""
+class Entry(NamedTuple):
+    """One session's signals in one commit. A tuple, not a dataclass: every
+    process builds one per person per second for the overlay, and tuples
+    sort in time order as they are."""
 
-    doc_id: str
+    at: datetime
     proc: str
     seq: int
-    at: datetime
+    doc_id: str
     activity: bool
     tab_switches: int
-
-    @property
-    def order(self) -> tuple[datetime, str, int]:
-        return (self.at, self.proc, self.seq)
 
 
 def included(session: FocusSession, entry: Entry) -> bool:
@@ -61,7 +58,7 @@ def included(session: FocusSession, entry: Entry) -> bool:
 def apply_entries(session: FocusSession, entries: Iterable[Entry]) -> FocusSession:
     """`session` with the entries it does not include yet applied, in time order."""
     marks = dict(session.journal_marks)
-    fresh = sorted((e for e in entries if e.seq > marks.get(e.proc, -1)), key=lambda e: e.order)
+    fresh = sorted(e for e in entries if e.seq > marks.get(e.proc, -1))
     if not fresh:
         return session
     for entry in fresh:
@@ -116,7 +113,7 @@ class SignalJournal:
         proc, seq, at = str(raw["p"]), int(raw["q"]), raw["at"]
         added: list[tuple[str, Entry]] = []
         for session_id, activity, tab_switches in raw["e"]:
-            entry = Entry(doc_id, proc, seq, at, bool(activity), int(tab_switches))
+            entry = Entry(at, proc, seq, doc_id, bool(activity), int(tab_switches))
             self._by_session.setdefault(session_id, []).append(entry)
             added.append((session_id, entry))
         self._open_docs[doc_id] = {session_id for session_id, _ in added}
