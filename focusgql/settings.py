@@ -108,10 +108,12 @@ class Settings(BaseSettings):
     )
     gc_thresholds: Annotated[tuple[NonNegativeInt, NonNegativeInt, NonNegativeInt], NoDecode] = (
         Field(
-            default=(700, 100, 10),
+            default=(700, 100, 100),
             description="gc.set_threshold(...) at startup (Python's own: 700,10,10). A tenfold "
             "middle value sends what lives only milliseconds (a tick's send in flight) to the "
-            "oldest generation ten times less often, and arrivals there trigger full collections.",
+            "oldest generation ten times less often, and arrivals there trigger full collections; "
+            "a tenfold last value makes those full collections (0.3-0.4 s at 2,000 people) "
+            "ten times rarer still.",
         )
     )
     signal_commit_ms: float = Field(
