@@ -77,9 +77,6 @@ class SignalJournal:
         self._by_session: dict[str, list[Entry]] = {}
         self._open_docs: dict[str, set[str]] = {}
         """Journal documents known here -> the sessions that do not include them yet."""
-        self._doc_at: dict[str, datetime] = {}
-        self.commands = 0
-        """Journal documents this process wrote (one write command each)."""
 
     # -- writing -------------------------------------------------------------------
 
@@ -98,7 +95,6 @@ class SignalJournal:
         }
         with pymongo.timeout(within):
             await self.collection.insert_one(raw)
-        self.commands += 1
         self.add(raw)
         return self.proc, seq
 
@@ -117,13 +113,11 @@ class SignalJournal:
             self._by_session.setdefault(session_id, []).append(entry)
             added.append((session_id, entry))
         self._open_docs[doc_id] = {session_id for session_id, _ in added}
-        self._doc_at[doc_id] = at
         return added
 
     def forget_doc(self, doc_id: str) -> None:
         """A journal document was deleted (its sessions include it)."""
         sessions = self._open_docs.pop(doc_id, None)
-        self._doc_at.pop(doc_id, None)
         for session_id in sessions or ():
             self._keep(session_id, lambda e: e.doc_id != doc_id)
 
@@ -171,10 +165,6 @@ class SignalJournal:
             if any(e.proc == self.proc or e.at < foreign_before for e in entries)
         ]
 
-    @property
-    def entries(self) -> int:
-        return sum(len(e) for e in self._by_session.values())
-
     # -- clearing ------------------------------------------------------------------
 
     async def drop_folded(self, within: float) -> int:
@@ -186,7 +176,6 @@ class SignalJournal:
                 await self.collection.delete_many({"_id": {"$in": chunk}})
             for doc_id in chunk:
                 self._open_docs.pop(doc_id, None)
-                self._doc_at.pop(doc_id, None)
         return len(done)
 
     async def load(self) -> int:
