@@ -512,6 +512,7 @@ def parse_args() -> argparse.Namespace:
         "--no-documents", action="store_true", help="no change stream (docs/s not measured)"
     )
     parser.add_argument("--rev", help="serve focusgql/ as of this git revision, not the tree")
+    parser.add_argument("--py-spy", help="py-spy binary: record the server in each window")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep logs (printed path)")
     args = parser.parse_args()
@@ -531,7 +532,6 @@ def parse_args() -> argparse.Namespace:
     args.quiet_wait = 3 * args.pre_wait
     if args.second_cpu is None:
         args.second_cpu = args.client_cpu
-    args.py_spy = None  # Run.measure's profiler: not offered here
     return args
 
 

@@ -52,6 +52,7 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     signal_policy = SignalPolicy(
         window_seconds=settings.signal_commit_ms / 1000,
         stall_seconds=settings.signal_stall_seconds,
+        fold_writes_per_second=settings.fold_writes_per_second,
     )
     sessions = SessionService(sessions_repo, hub, clock, policy, checkpointer, signal_policy)
     services = Services(

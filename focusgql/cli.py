@@ -45,6 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
             reload=args.reload,
             log_level=settings.log_level,
             log_config=config,
+            ws="focusgql.corked:CorkedWebSocketProtocol",  # one write per loop turn
             ws_per_message_deflate=False,  # no compression: no decompression bombs
             ws_max_size=settings.ws_max_message_bytes,  # larger messages close with 1009
         )

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         )
     )
     signal_commit_ms: float = Field(
-        default=40,
+        default=45,
         gt=0,
         le=1000,
         description="Group-commit window for activity and tab switches: every signal "
@@ -129,6 +129,14 @@ class Settings(BaseSettings):
         gt=0,
         description="A signal write in flight this long means the database is behind: "
         "new signals get UNAVAILABLE with retryAfter instead of queueing.",
+    )
+    fold_writes_per_second: float = Field(
+        default=2.0,
+        gt=0,
+        le=1000,
+        description="Pace at which journalled signals are stored in their session "
+        "documents, in writes of up to 25 sessions: with the commit window it bounds "
+        "the database's write commands per second whatever the number of people.",
     )
     checkpoint_seconds: float = Field(
         default=10.0, gt=0, description="How often stored counters of running sessions refresh."

@@ -101,6 +101,7 @@ async def serve(settings: Settings, clock: Clock) -> AsyncIterator[RunningServer
         port=port,
         log_level="warning",
         lifespan="on",
+        ws="focusgql.corked:CorkedWebSocketProtocol",
         ws_per_message_deflate=False,
         ws_max_size=settings.ws_max_message_bytes,
     )

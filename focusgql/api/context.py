@@ -55,6 +55,11 @@ class Context:
     async def current_user_id(self) -> str:
         return (await self.current_user()).id
 
+    def known_user_id(self) -> str | None:
+        """Who is signed in, if that is known without a read (a WebSocket after
+        its connection_init); None otherwise."""
+        return self._user.id if self._user is not None else None
+
     def sign_in_connection(self, user: User, valid_until: datetime | None = None) -> None:
         self._user = user
         self._auth_error = None

@@ -13,6 +13,7 @@ committed, so the per-connection limit counts only what really runs on.
 """
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,21 +31,29 @@ from focusgql.api.errors import classify
 from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.ids import parse_session_id
 from focusgql.api.signalpath import SignalAnswers
+from focusgql.corked import Push, push_of
 from focusgql.domain.errors import FocusError
 from focusgql.services.ports import Frame
 
 
 class _TickSender:
     """Sends the newest frame, one send at a time: a slow client skips frames
-    instead of queueing them. Each send is a short task started by the tick
-    itself, so between ticks a subscription holds no suspended coroutine or
-    future (see services/live.py for why that matters at scale).
+    instead of queueing them. A frame goes out at once when the server takes
+    it synchronously (`push`, see focusgql/corked.py); otherwise the send is a
+    short task started by the tick itself. Either way, between ticks a
+    subscription holds no suspended coroutine or future (see services/live.py
+    for why that matters at scale).
 
     Held until `release`, so frames pushed while the subscription is still
     being set up go out only if it succeeds."""
 
-    def __init__(self, send: Callable[[Frame], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        send: Callable[[Frame], Awaitable[None]],
+        push: Callable[[Frame], bool] | None = None,
+    ) -> None:
         self._send = send
+        self._push = push
         self._pending: Frame | None = None
         self._task: asyncio.Task[None] | None = None
         self._held = True
@@ -54,7 +63,22 @@ class _TickSender:
     def deliver(self, frame: Frame) -> None:
         self._pending = frame
         if not self._held and self._task is None and not self.ended.done():
+            if self._push is not None and self._pushed(frame):
+                return
             self._task = asyncio.create_task(self._drain())
+
+    def _pushed(self, frame: Frame) -> bool:
+        try:
+            if not self._push(frame):  # type: ignore[misc]
+                return False  # not taking now: the send waits for it
+        except Exception as error:
+            if not self.ended.done():
+                self.ended.set_exception(error)
+            return True
+        self._pending = None
+        if not frame.session.status.is_running:
+            self._end(True)
+        return True
 
     def release(self) -> None:
         self._held = False
@@ -88,8 +112,17 @@ class _TickSender:
 
 
 class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    _signals: dict[str, asyncio.Task[None]] | None = None
+    _signals: dict[str, asyncio.Task[None] | None] | None = None
     """Compiled mutations being answered, by id (not in Strawberry's operations)."""
+
+    @property
+    def _socket(self) -> Any:
+        return self.websocket.ws  # type: ignore[attr-defined]
+
+    @functools.cached_property
+    def _push(self) -> Push | None:
+        """The server's synchronous send, if it offers one (focusgql/corked.py)."""
+        return push_of(self._socket.scope)
 
     async def handle_subscribe(self, message: Any) -> None:
         answers: SignalAnswers | None = getattr(self.view, "signal_answers", None)
@@ -114,6 +147,13 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             or identifier in self.operations
         ):
             return await super().handle_subscribe(message)
+        user_id = self.context.known_user_id()
+        if self._push is not None and user_id is not None:
+            self._signals[identifier] = None  # taken until its `complete` is out
+            reply = functools.partial(self._reply, identifier)
+            if answers.answer_soon(plan, session_id, user_id, reply):
+                return
+            del self._signals[identifier]
         task = asyncio.create_task(self._answer(answers, plan, session_id, identifier))
         self._signals[identifier] = task
         task.add_done_callback(self._task_done)
@@ -125,15 +165,38 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             body = await answers.answer(
                 plan, session_id, self.context.current_user_id, self.context.client_address
             )
-            prefix = '{"id":' + json.dumps(identifier) + ',"type":'
-            socket: Any = self.websocket.ws  # type: ignore[attr-defined]
-            await socket.send_text(prefix + '"next","payload":' + body + "}")
-            await socket.send_text(prefix + '"complete"}')
-        except (WebSocketDisconnect, RuntimeError):
+        except BaseException:
+            self._free(identifier)
+            raise
+        self._reply(identifier, body)
+
+    def _reply(self, identifier: str, body: str) -> None:
+        """Send a signal's answer: at once if the server takes it, else by a task."""
+        prefix = '{"id":' + json.dumps(identifier) + ',"type":'
+        texts = [prefix + '"next","payload":' + body + "}", prefix + '"complete"}']
+        push = self._push
+        while texts and push is not None and push(texts[0]):
+            texts.pop(0)
+        if not texts:
+            self._free(identifier)
+            return
+        task = asyncio.create_task(self._send(identifier, texts))
+        if self._signals is not None:
+            self._signals[identifier] = task
+        task.add_done_callback(self._task_done)
+
+    async def _send(self, identifier: str, texts: list[str]) -> None:
+        try:
+            for text in texts:
+                await self._socket.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the client went away before its answer
         finally:
-            if self._signals is not None:
-                self._signals.pop(identifier, None)
+            self._free(identifier)
+
+    def _free(self, identifier: str) -> None:
+        if self._signals is not None:
+            self._signals.pop(identifier, None)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         plans: TickPlans | None = getattr(self.view, "tick_plans", None)
@@ -142,14 +205,21 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if plans is None or plan is None or session_id is None or plan.is_mutation:
             return await super().run_operation(operation)
         prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-        socket: Any = self.websocket.ws  # type: ignore[attr-defined]
+        socket = self._socket
 
         async def send(frame: Frame) -> None:
             if operation.completed:
                 raise RuntimeError("operation completed")
             await socket.send_text(prefix + plans.encode(plan, frame) + "}")
 
-        sender = _TickSender(send)
+        push_text = self._push
+
+        def push(frame: Frame) -> bool:
+            if operation.completed or push_text is None:
+                return False  # the send raises, as it should
+            return push_text(prefix + plans.encode(plan, frame) + "}")
+
+        sender = _TickSender(send, push if push_text is not None else None)
         try:
             user_id = await self.context.current_user_id()
             following = await self.context.services.sessions.follow(

@@ -356,6 +356,13 @@ class SessionService:
         """Count a tab switch while ACTIVE; while PAUSED it is only a signal."""
         return await self.signals.signal(user_id, session_id, Signal.TAB_SWITCH)
 
+    def submit_signal(
+        self, user_id: str, session_id: str, kind: Signal
+    ) -> asyncio.Future[Frame] | None:
+        """`record_activity` / `record_tab_switch` without a coroutine, when the
+        session is known here (see SignalCommitter.submit); None otherwise."""
+        return self.signals.submit(user_id, session_id, kind)
+
     async def reap(self, limit: int = 500) -> int:
         """End every running session silent past the abandon window; how many ended."""
         deadline = self.clock.now() - timedelta(seconds=self.policy.abandon_after)

@@ -61,8 +61,12 @@ class Signal(Enum):
 
 @dataclass(frozen=True, slots=True)
 class SignalPolicy:
-    window_seconds: float = 0.04
+    window_seconds: float = 0.045
     """Commit window: signals arriving within it share one write (and wait for it)."""
+    fold_writes_per_second: float = 2.0
+    """Pace of the fold (writes of up to FOLD_CHUNK sessions each). With the commit
+    window it bounds the database's write commands per second whatever the
+    number of people; at more people a fold round takes longer instead."""
     max_pending: int = 50_000
     """Sessions waiting for a commit beyond which new signals are refused."""
     stall_seconds: float = 2.0
@@ -131,17 +135,32 @@ class SignalCommitter:
 
     async def signal(self, user_id: str, session_id: str, kind: Signal) -> Frame:
         """Record one signal; the session as of the instant it took effect."""
-        self._refuse_if_behind()
-        known = self._known(session_id)
-        if known is None or not known.status.is_running:
+        future = self.submit(user_id, session_id, kind)
+        if future is None:
             # Unknown here (or ended): read it; the read settles a lapse and
             # answers NOT_FOUND or CONFLICT exactly as the slow path would.
             known = await self._load(user_id, session_id)
             if not known.status.is_running:
                 raise Conflict(f"session is {known.status.value}", status=known.status.value)
             self._observe(known)
-        elif known.user_id != user_id:
+            future = self._enqueue(user_id, session_id, known, kind)
+        return await future
+
+    def submit(self, user_id: str, session_id: str, kind: Signal) -> asyncio.Future[Frame] | None:
+        """`signal` without a coroutine, for a session known here and running:
+        the future of its answer, or None when the session must be read first
+        (then use `signal`). Raises what `signal` would raise at once."""
+        self._refuse_if_behind()
+        known = self._known(session_id)
+        if known is None or not known.status.is_running:
+            return None
+        if known.user_id != user_id:
             raise NotFound("session not found")
+        return self._enqueue(user_id, session_id, known, kind)
+
+    def _enqueue(
+        self, user_id: str, session_id: str, known: FocusSession, kind: Signal
+    ) -> asyncio.Future[Frame]:
         future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         entry = self._pending.get(session_id)
         if entry is None:
@@ -155,7 +174,7 @@ class SignalCommitter:
         entry.waiters.append(future)
         self._idle.clear()
         self._schedule()
-        return await future
+        return future
 
     async def settled(self) -> None:
         """Wait until every signal received so far is stored (or refused)."""
@@ -274,13 +293,21 @@ class SignalCommitter:
         now = self.clock.now()
         if everything:
             foreign_before = now + timedelta(days=1)
+            gap = FOLD_PAUSE_SECONDS  # at start and shutdown: as fast as it goes
         else:
-            foreign_before = now - timedelta(seconds=self.policy.fold_foreign_after)
+            gap = max(FOLD_PAUSE_SECONDS, 1 / self.policy.fold_writes_per_second)
+            # Another process's round may be as long as ours: wait out two.
+            rounds = 2 * gap * len(self.repo.unfolded(now)) / FOLD_CHUNK
+            foreign_after = max(self.policy.fold_foreign_after, rounds)
+            foreign_before = now - timedelta(seconds=foreign_after)
         ids = self.repo.unfolded(foreign_before)
         folded = 0
+        began = monotonic()
         for start in range(0, len(ids), FOLD_CHUNK):
             if start:
-                await asyncio.sleep(FOLD_PAUSE_SECONDS)  # let signal commits through
+                # Paced, and never back to back: signal commits go between.
+                due = began + gap * (start // FOLD_CHUNK)
+                await asyncio.sleep(max(FOLD_PAUSE_SECONDS, due - monotonic()))
             sessions: list[FocusSession] = []
             for session_id in ids[start : start + FOLD_CHUNK]:
                 session = self._known(session_id) or await self.repo.get(session_id)
