@@ -17,7 +17,7 @@ from typing import Any
 import websockets
 from websockets.typing import Subprotocol
 
-from tests.support import Client, RunningServer
+from tests.support import Client, ManualClock, RunningServer
 
 PROTOCOLS = [Subprotocol("graphql-transport-ws")]
 FIELDS = "elapsedSeconds activeSeconds idleSeconds tabSwitches"
@@ -58,12 +58,13 @@ def subscribe(identifier: str, query: str, session_id: str | None = None) -> str
 
 
 async def test_a_stalled_reader_gets_every_answer_in_order(
-    server: RunningServer, alice: Client, bob: Client
+    server: RunningServer, alice: Client, bob: Client, clock: ManualClock
 ) -> None:
     mine = (await alice.execute(CREATE))["createSession"]["id"]
     theirs = (await bob.execute(CREATE))["createSession"]["id"]
     # max_queue=1: the client stops reading its socket as soon as one message
     # waits, so the server's writes back up into its own buffers.
+    assert alice.token is not None and bob.token is not None
     slow = await signed_in(server.ws_url, alice.token, receive_buffer=4096, max_queue=1)
     other = await signed_in(server.ws_url, bob.token)
     try:
@@ -72,7 +73,7 @@ async def test_a_stalled_reader_gets_every_answer_in_order(
             await slow.send(subscribe(f"big{n}", BIG))
             await slow.send(subscribe(f"act{n}", ACTIVITY, mine))
         for second in range(3):
-            server.clock.advance(1)
+            clock.advance(1)
             started = asyncio.get_running_loop().time()
             await other.send(subscribe(f"b{second}", ACTIVITY, theirs))
             async with asyncio.timeout(5):
