@@ -103,6 +103,15 @@ class SessionRepository(Protocol):
         """Sessions whose stored signals their documents do not include yet."""
         ...
 
+    def sessions_with_signals(self) -> int:
+        """How many sessions have stored signals their documents may not include."""
+        ...
+
+    def has_unfolded(self, session_id: str) -> bool:
+        """Whether this session has stored signals its document does not include
+        (as far as this process knows)."""
+        ...
+
     async def fold(self, sessions: list[FocusSession], now: datetime) -> list[bool]:
         """Store each session (read with its signals) if still at its version."""
         ...

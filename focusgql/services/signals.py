@@ -296,9 +296,11 @@ class SignalCommitter:
             gap = FOLD_PAUSE_SECONDS  # at start and shutdown: as fast as it goes
         else:
             gap = max(FOLD_PAUSE_SECONDS, 1 / self.policy.fold_writes_per_second)
-            # Another process's round may be as long as ours: wait out two.
-            rounds = 2 * gap * len(self.repo.unfolded(now)) / FOLD_CHUNK
-            foreign_after = max(self.policy.fold_foreign_after, rounds)
+            # Another process's round may be as long as ours, and it lets go of
+            # a journal document one to two rounds (and checkpoint intervals)
+            # after writing it: wait out more than that.
+            round_seconds = gap * self.repo.sessions_with_signals() / FOLD_CHUNK
+            foreign_after = max(self.policy.fold_foreign_after, 3 * round_seconds + 30)
             foreign_before = now - timedelta(seconds=foreign_after)
         ids = self.repo.unfolded(foreign_before)
         folded = 0
@@ -310,11 +312,14 @@ class SignalCommitter:
                 await asyncio.sleep(max(FOLD_PAUSE_SECONDS, due - monotonic()))
             sessions: list[FocusSession] = []
             for session_id in ids[start : start + FOLD_CHUNK]:
-                session = self._known(session_id) or await self.repo.get(session_id)
+                known = self._known(session_id)
+                session = known or await self.repo.get(session_id)
                 if session is None or not session.status.is_running:
                     # Gone, or ended by a change that stored what it included.
                     self.repo.discard_signals(session_id)
                     continue
+                if known is None and not self.repo.has_unfolded(session_id):
+                    continue  # the read found its document holding them all
                 sessions.append(session)
             stored = await self.repo.fold(sessions, self.clock.now())
             for session, ok in zip(sessions, stored, strict=True):

@@ -156,6 +156,13 @@ class SignalJournal:
         else:
             del self._by_session[session_id]
 
+    @property
+    def sessions(self) -> int:
+        return len(self._by_session)
+
+    def has_entries(self, session_id: str) -> bool:
+        return bool(self._by_session.get(session_id))
+
     def unfolded(self, foreign_before: datetime) -> list[str]:
         """Sessions with entries to fold here: any of this process's, and other
         processes' older than `foreign_before` (their writer may be gone)."""

@@ -188,6 +188,12 @@ class MongoSessionRepository:
     def unfolded(self, foreign_before: datetime) -> list[str]:
         return self.journal.unfolded(foreign_before)
 
+    def sessions_with_signals(self) -> int:
+        return self.journal.sessions
+
+    def has_unfolded(self, session_id: str) -> bool:
+        return self.journal.has_entries(session_id)
+
     async def fold(self, sessions: list[FocusSession], now: datetime) -> list[bool]:
         # One bulk of version-guarded updates; each carries the journal marks of
         # what it includes, so the journal knows what it may let go.

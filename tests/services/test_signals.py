@@ -216,3 +216,29 @@ async def test_a_signal_write_lands_with_exactly_the_answered_state(
     assert raw is not None
     assert to_domain(raw).timeline == answered.session.timeline
     assert answered.snapshot.idle == 40 - 15 and answered.snapshot.active == 15
+
+
+async def test_another_process_does_not_refold_what_the_writer_folded(
+    sessions_collection: AsyncCollection[Raw],
+) -> None:
+    """A process that has another's entries in its overlay (from the journal)
+    folds them only if their writer seems gone; when it finds the documents
+    holding them already, it writes nothing."""
+    clock = ManualClock(T0)
+    writer_repo = CountingRepository(sessions_collection)
+    other_repo = CountingRepository(sessions_collection)
+    writer = service_on(writer_repo, clock)
+    other = service_on(other_repo, clock)
+    sessions = [await started(writer_repo, clock) for _ in range(3)]
+    clock.advance(20)
+    await asyncio.gather(*(writer.record_activity(s.user_id, s.id) for s in sessions))
+    assert await other_repo.journal.load() >= 1  # as its journal feed would
+    assert await writer.signals.fold() == 3
+    clock.advance(600)  # long past any writer's fold round: the writer may be gone
+    written = other_repo.documents_written
+    assert await other.signals.fold() == 0
+    assert other_repo.documents_written == written
+    assert not any(other_repo.has_unfolded(s.id) for s in sessions)
+    for session in sessions:
+        saved = await stored(other_repo, session.id)
+        assert saved.version == 1 and saved.timeline.last_activity_second == 21
