@@ -66,10 +66,16 @@ class Checkpointer:
     async def flush(self, *, everything: bool = False) -> int:
         """Refresh now the counters older than half an interval (or all of them);
         how many sessions changed."""
+        began = self.clock.now()
         if self.fold is not None:
             await self.fold(everything=everything)
         now = self.clock.now()
-        older_than = now if everything else now - timedelta(seconds=self.interval / 2)
+        # The fold is paced and may take longer than an interval; what it
+        # stored has fresh counters. Measured from its start, the refresh
+        # skips those and touches only sessions no signal came to, instead of
+        # rewriting most documents in one long statement that stalls the
+        # database (and every signal commit behind it).
+        older_than = now if everything else began - timedelta(seconds=self.interval / 2)
         return await self.repo.refresh_counters(now, older_than, self.lapse_after)
 
     async def run(self) -> None:

@@ -242,3 +242,33 @@ async def test_another_process_does_not_refold_what_the_writer_folded(
     for session in sessions:
         saved = await stored(other_repo, session.id)
         assert saved.version == 1 and saved.timeline.last_activity_second == 21
+
+
+async def test_a_refresh_after_a_long_fold_leaves_what_the_fold_stored(
+    repo: CountingRepository,
+) -> None:
+    """The fold is paced: at thousands of people it outlasts a checkpoint
+    interval. The refresh after it must not rewrite the documents it stored
+    (most of them, in one statement the database would stall on), only those
+    of sessions no signal came to."""
+    clock = ManualClock(T0)
+    service = service_on(repo, clock)
+    checkpointer = Checkpointer(repo, clock, 10, lapse_after=timedelta(seconds=1800))
+    clock.advance(-60)
+    quiet = await started(repo, clock)  # counters stored a minute ago, no signal since
+    clock.advance(60)
+    busy = await started(repo, clock)
+    clock.advance(1)
+    await service.record_activity(busy.user_id, busy.id)
+
+    async def long_fold(*, everything: bool = False) -> int:
+        folded = await service.signals.fold(everything=everything)
+        clock.advance(30)  # as long as a paced round at a few thousand sessions
+        return folded
+
+    checkpointer.fold = long_fold
+    assert await checkpointer.flush() == 1  # the quiet one only
+    raw = await repo.collection.find_one({"_id": ObjectId(busy.id)})
+    assert raw is not None and raw["counted_at"] == T0 + timedelta(seconds=1)
+    raw = await repo.collection.find_one({"_id": ObjectId(quiet.id)})
+    assert raw is not None and raw["counted_at"] == T0 + timedelta(seconds=31)
