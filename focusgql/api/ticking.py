@@ -63,13 +63,14 @@ class _TickSender:
     def deliver(self, frame: Frame) -> None:
         self._pending = frame
         if not self._held and self._task is None and not self.ended.done():
-            if self._push is not None and self._pushed(frame):
+            push = self._push
+            if push is not None and self._pushed(push, frame):
                 return
             self._task = asyncio.create_task(self._drain())
 
-    def _pushed(self, frame: Frame) -> bool:
+    def _pushed(self, push: Callable[[Frame], bool], frame: Frame) -> bool:
         try:
-            if not self._push(frame):  # type: ignore[misc]
+            if not push(frame):
                 return False  # not taking now: the send waits for it
         except Exception as error:
             if not self.ended.done():
