@@ -17,9 +17,17 @@ peer reads slowly, or the socket is closing), and the app uses the ASGI send.
 A tick sent to thousands of sockets a second then costs no task, coroutine or
 middleware call per socket. Apps served by another server find no `PUSH` and
 use the ASGI send only.
+
+The way in has the same shortcut, `LISTEN`: the app may register a
+`listener(text) -> bool`, offered each text message while the app waits in
+`receive` with nothing queued (so the order of messages is kept). A listener
+that answers True has dealt with the message there and then; False queues it
+for `receive` as usual. A signal over the socket then costs no queue, task
+wake-up or pause and resume of reading, which uvicorn does for every message.
 """
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +35,14 @@ from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
+log = logging.getLogger(__name__)
+
 PUSH = "focusgql.push"
+LISTEN = "focusgql.listen"
 
 Push = Callable[[str], bool]
+Listener = Callable[[str], bool]
+Listen = Callable[[Listener | None], None]
 
 
 def push_of(scope: Any) -> Push | None:
@@ -38,14 +51,56 @@ def push_of(scope: Any) -> Push | None:
     return extensions.get(PUSH)
 
 
+def listen_of(scope: Any) -> Listen | None:
+    """How to register the connection's listener, if its server offers it."""
+    extensions = scope.get("extensions") or {}
+    return extensions.get(LISTEN)
+
+
 class CorkedWebSocketProtocol(WebSocketsSansIOProtocol):
     _flush_scheduled = False
+    _listener: Listener | None = None
+    _app_waiting = False
+    """The app is inside `receive` (so it is done with every earlier message)."""
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None and not self.close_sent:  # accepted handshake
             scope["extensions"][PUSH] = self.push
+            scope["extensions"][LISTEN] = self.listen
+
+    def listen(self, listener: Listener | None) -> None:
+        self._listener = listener
+
+    async def receive(self) -> Any:
+        self._app_waiting = True
+        try:
+            return await super().receive()
+        finally:
+            self._app_waiting = False
+
+    def send_receive_event_to_app(self) -> None:
+        listener = self._listener
+        if (
+            listener is not None
+            and self.curr_msg_data_type == "text"
+            and self._app_waiting
+            and self.queue.empty()
+            and self._taking()
+        ):
+            data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+            try:
+                taken = listener(data.decode())
+            except UnicodeDecodeError:
+                taken = False  # uvicorn closes with 1007
+            except Exception:
+                log.exception("a WebSocket listener failed; the message goes to the app")
+                taken = False
+            if taken:
+                self.frames = []
+                return
+        super().send_receive_event_to_app()
 
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.send" and self._taking():

@@ -49,6 +49,8 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.signals_on_arrival = 0
+        """Signals over a WebSocket answered as they arrived (focusgql/corked.py)."""
 
     def read_at_scrape(
         self,
@@ -79,6 +81,12 @@ class Metrics:
                 "focusgql_database_writes",
                 "Session documents written (inserts, updates, deletes, checkpoints).",
                 writes(),
+            )
+            yield CounterMetricFamily(
+                "focusgql_ws_signals_on_arrival",
+                "Activity and tab switches over a WebSocket answered as they arrived, "
+                "without a pass through the app's receive loop.",
+                self.signals_on_arrival,
             )
 
         self.registry.register(_Reading(read))

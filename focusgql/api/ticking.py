@@ -31,7 +31,8 @@ from focusgql.api.errors import classify
 from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.ids import parse_session_id
 from focusgql.api.signalpath import SignalAnswers
-from focusgql.corked import Push, push_of
+from focusgql.api.wsprotocol import transport_message_problem
+from focusgql.corked import Push, listen_of, push_of
 from focusgql.domain.errors import FocusError
 from focusgql.services.ports import Frame
 
@@ -125,13 +126,71 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """The server's synchronous send, if it offers one (focusgql/corked.py)."""
         return push_of(self._socket.scope)
 
-    async def handle_subscribe(self, message: Any) -> None:
-        answers: SignalAnswers | None = getattr(self.view, "signal_answers", None)
+    @functools.cached_property
+    def _answers(self) -> SignalAnswers | None:
+        return getattr(self.view, "signal_answers", None)
+
+    async def handle(self) -> None:
+        listen = listen_of(self._socket.scope)
+        if listen is None:
+            return await super().handle()
+        listen(self._listen)
+        try:
+            await super().handle()
+        finally:
+            listen(None)
+
+    def _listen(self, text: str) -> bool:
+        """A message taken as it arrives (focusgql/corked.py): a compiled
+        signal answered without Strawberry's receive loop. False leaves it
+        to that loop, which then handles it exactly as before."""
+        if not self.connection_acknowledged or self._push is None:
+            return False
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return False
+        if (
+            not isinstance(message, dict)
+            or message.get("type") != "subscribe"
+            or transport_message_problem(message) is not None
+        ):
+            return False
+        taken = self._answer_at_once(message)
+        if taken and self._answers is not None:
+            self._answers.metrics.signals_on_arrival += 1
+        return taken
+
+    def _answer_at_once(self, message: Any) -> bool:
+        """Answer a compiled signal with no task, if it can be (see
+        SignalAnswers.answer_soon); False, having done nothing, otherwise."""
+        answers = self._answers
+        user_id = self.context.known_user_id()
+        if answers is None or user_id is None or self._push is None:
+            return False
         payload = message["payload"]
-        plan = (
-            answers.plans.get(payload["query"], payload.get("operationName")) if answers else None
-        )
+        plan = answers.plans.get(payload["query"], payload.get("operationName"))
         session_id = plan.session_id(payload.get("variables")) if plan else None
+        identifier = message["id"]
+        if self._signals is None:
+            self._signals = {}
+        if (
+            plan is None
+            or not plan.is_mutation
+            or session_id is None
+            or not self.connection_acknowledged
+            or identifier in self._signals
+            or identifier in self.operations
+        ):
+            return False
+        self._signals[identifier] = None  # taken until its `complete` is out
+        reply = functools.partial(self._reply, identifier)
+        if answers.answer_soon(plan, session_id, user_id, reply):
+            return True
+        del self._signals[identifier]
+        return False
+
+    async def handle_subscribe(self, message: Any) -> None:
         identifier = message["id"]
         if self._signals is None:
             self._signals = {}
@@ -139,6 +198,14 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             reason = f"Subscriber for {identifier} already exists"
             await self.websocket.close(code=4409, reason=reason)
             return
+        if self._answer_at_once(message):
+            return
+        answers = self._answers
+        payload = message["payload"]
+        plan = (
+            answers.plans.get(payload["query"], payload.get("operationName")) if answers else None
+        )
+        session_id = plan.session_id(payload.get("variables")) if plan else None
         if (
             answers is None
             or plan is None
@@ -148,13 +215,6 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             or identifier in self.operations
         ):
             return await super().handle_subscribe(message)
-        user_id = self.context.known_user_id()
-        if self._push is not None and user_id is not None:
-            self._signals[identifier] = None  # taken until its `complete` is out
-            reply = functools.partial(self._reply, identifier)
-            if answers.answer_soon(plan, session_id, user_id, reply):
-                return
-            del self._signals[identifier]
         task = asyncio.create_task(self._answer(answers, plan, session_id, identifier))
         self._signals[identifier] = task
         task.add_done_callback(self._task_done)
