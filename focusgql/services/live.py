@@ -21,7 +21,7 @@ several processes on one database, from the database's change stream (see
 import heapq
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from focusgql.clock import Clock, Timer
 from focusgql.domain.session import FocusSession, Snapshot, snapshot
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 Lateness = Callable[[float], None]
 
 BURST = 250
+BEAT_GRAIN = timedelta(milliseconds=4)
+"""Least time between two firings of the beat. Sessions start at any
+millisecond, so without it the beat fires up to a thousand times a second,
+each a timer of its own; a tick is at most this much later instead."""
 """Most channels ticked in one go. After a stall (a full garbage collection,
 say) many ticks are overdue at once; the rest wait for the next turn of the
 event loop, so the sends started so far run first and their frames die young
@@ -136,7 +140,9 @@ class _Beat:
         finally:
             self._firing = False
             if self._instants:
-                self._wait_for(self._instants[0])
+                # Overdue ones past a burst go on at once (next loop turn).
+                soonest = self._instants[0] if ticked >= BURST else now + BEAT_GRAIN
+                self._wait_for(max(self._instants[0], soonest))
 
 
 class _Channel:

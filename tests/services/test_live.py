@@ -3,6 +3,7 @@ per tick its session crosses and one per newer state, each exact at that
 instant, whatever mix of sessions shares the beat's timer."""
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
-from focusgql.services.live import BURST, LiveHub
+from focusgql.services.live import BEAT_GRAIN, BURST, LiveHub
 from focusgql.services.ports import Following, Frame
 from tests.support import ManualClock
 
@@ -236,6 +237,31 @@ async def test_a_burst_of_overdue_ticks_is_spread_over_turns_of_the_loop() -> No
     for _ in range(10):
         await asyncio.sleep(0)
     assert all(len(f.frames) == 2 for f in followers)  # each ticked exactly once
+    hub.close()
+
+
+def test_ticks_due_within_a_grain_of_a_firing_wait_for_one_firing() -> None:
+    """Sessions started a millisecond apart: the beat fires once per grain, not
+    once per millisecond, and no tick is later than the grain or early."""
+    clock = ManualClock(T0)
+    hub = LiveHub(clock)
+    grain_ms = int(BEAT_GRAIN / timedelta(milliseconds=1))
+    followers = [Follower(f"s{n}") for n in range(3 * grain_ms)]
+    for number, follower in enumerate(followers):
+        hub.follow(new_session(number, T0 + timedelta(milliseconds=number)), follower)
+    clock.advance(1)  # session 0's first tick is due
+    assert [len(f.frames) for f in followers[:2]] == [2, 1]
+    ticked_at: dict[int, int] = {0: 0}
+    for ms in range(1, 4 * grain_ms):
+        clock.advance(0.001)
+        for number, follower in enumerate(followers):
+            if len(follower.frames) == 2 and number not in ticked_at:
+                ticked_at[number] = ms
+    assert sorted(ticked_at) == list(range(len(followers)))
+    for number, ms in ticked_at.items():
+        assert number <= ms < number + grain_ms, (number, ms)
+    firings = sorted(set(ticked_at.values()))
+    assert all(b - a >= grain_ms for a, b in itertools.pairwise(firings))
     hub.close()
 
 
