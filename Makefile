@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format schema bench bench-mixed clean
+.PHONY: install run test lint format schema graphiql bench bench-mixed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,13 +21,13 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check focusgql tests bench
-	$(BIN)/ruff format --check focusgql tests bench
-	$(BIN)/mypy focusgql tests
+	$(BIN)/ruff check focusgql tests bench scripts
+	$(BIN)/ruff format --check focusgql tests bench scripts
+	$(BIN)/mypy focusgql tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix focusgql tests bench
-	$(BIN)/ruff format focusgql tests bench
+	$(BIN)/ruff check --fix focusgql tests bench scripts
+	$(BIN)/ruff format focusgql tests bench scripts
 
 bench: $(STAMP)
 	$(BIN)/python bench/ticks.py $(ARGS)
@@ -39,6 +39,11 @@ bench-mixed: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/focusgql export-schema > schema.graphql
+
+# GraphiQL's files in focusgql/static/vendor/graphiql, from the npm registry at the
+# versions pinned in the script (needs npm; run the GraphiQL tests after).
+graphiql: $(STAMP)
+	$(BIN)/python scripts/vendor_graphiql.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
