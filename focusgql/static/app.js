@@ -267,6 +267,7 @@ function renderSignedIn(me) {
   show("dashboard", true);
   show("sign-out", true);
   setText("who", me.displayName || me.email);
+  $("who").title = me.email; // the header may cut it short on a narrow screen
 }
 
 function renderSignedOut() {
@@ -331,8 +332,8 @@ function renderLive(snapshot) {
   if (state.stats) setText("s-focus", clock(state.stats.totalFocusSeconds + s.activeSeconds));
   const row = $("history-rows").querySelector(`tr[data-id="${s.id}"]`);
   if (row) {
-    row.cells[3].textContent = clock(s.elapsedSeconds);
-    row.cells[4].textContent = s.status.toLowerCase();
+    row.cells[3].querySelector(".value").textContent = clock(s.elapsedSeconds);
+    row.cells[4].querySelector(".value").textContent = s.status.toLowerCase();
   }
 }
 
@@ -395,6 +396,8 @@ function renderStats(stats) {
   setText("s-last", stats.lastFocusScore == null ? "—" : String(stats.lastFocusScore));
 }
 
+const HISTORY_COLUMNS = ["Started", "Focusing on", "Target", "Time", "Status", "Score"];
+
 function renderHistory(connection, append) {
   const rows = $("history-rows");
   if (!append) rows.replaceChildren();
@@ -410,9 +413,16 @@ function renderHistory(connection, append) {
       node.status.toLowerCase(),
       node.focusScore == null ? "—" : String(node.focusScore),
     ];
+    // Each cell carries its column's name, shown on a phone, where rows stack.
     cells.forEach((text, i) => {
       const cell = row.insertCell();
-      cell.textContent = text;
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = HISTORY_COLUMNS[i];
+      const value = document.createElement("span");
+      value.className = "value";
+      value.textContent = text;
+      cell.append(label, value);
       if (i === cells.length - 1) cell.className = "num";
     });
   }

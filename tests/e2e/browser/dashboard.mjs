@@ -139,7 +139,7 @@ async function run(page) {
     out.stats[id] = await text(id);
   }
   out.history = await page.$$eval('[data-testid="history"] tbody tr', (rows) =>
-    rows.map((row) => [...row.cells].map((cell) => cell.textContent)),
+    rows.map((row) => [...row.cells].map((cell) => cell.querySelector(".value").textContent)),
   );
   await snap("END");
   out.token = await page.evaluate(() => localStorage.getItem("focusgql.token"));
