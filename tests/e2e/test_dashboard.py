@@ -66,6 +66,8 @@ async def drive_dashboard(server: RunningServer, script: Path) -> dict[str, Any]
     env = {"CHROMIUM": str(CHROMIUM)}
     if screenshot := os.environ.get("FOCUSGQL_DASHBOARD_SCREENSHOT"):
         env["SCREENSHOT_LIVE"] = screenshot  # a picture of the page mid-session
+    if shots := os.environ.get("FOCUSGQL_SCREENSHOTS"):  # make screenshots
+        env["SCREENSHOT_LIVE"] = str(Path(shots) / "dashboard-desktop.png")
     return await run_node(script, server.url, env=env, limit=90)
 
 

@@ -7,6 +7,7 @@ what it would see of a server that went away: a dropped socket, failing requests
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -36,11 +37,9 @@ async def run_case(
     case: str, url: str, token: str, steps: dict[str, Step] | None = None
 ) -> dict[str, Any]:
     """Runs one case; a line the script prints that names a step runs it, then `ok`."""
-    import json
-
     env = {**os.environ, "CHROMIUM": str(CHROMIUM)}
-    if shots := os.environ.get("FOCUSGQL_SCREENSHOTS"):
-        env["SCREENSHOT"] = str(Path(shots) / f"dashboard-{case}.png")
+    if (shots := os.environ.get("FOCUSGQL_SCREENSHOTS")) and case == "phone":
+        env["SCREENSHOT"] = str(Path(shots) / "dashboard-phone.png")  # make screenshots
     process = await asyncio.create_subprocess_exec(
         "node",
         str(SCRIPT),
