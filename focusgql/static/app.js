@@ -72,6 +72,7 @@ async function request(query, variables = {}) {
   }
   markOnline();
   if (body.errors?.length) throw new RequestError(body.errors);
+  clearError(); // an answer: whatever failed before is not the state any more
   return body.data;
 }
 
@@ -235,6 +236,7 @@ function offlineText() {
   );
 }
 
+// Any answer, a tick included, clears a "cannot be reached" banner at once.
 function markOnline() {
   if (!$("error").hidden && $("error").textContent === UNREACHABLE) clearError();
   if (!state.offline) return;

@@ -108,11 +108,15 @@ async function run(page) {
   }
   await snap("LIVE");
 
-  // Reloading is not switching tabs: three reloads leave the count at 1.
+  // Reloading is not switching tabs: reloads leave the count at 1.
   for (let i = 0; i < 3; i++) {
     await page.reload();
     await byId("elapsed").waitFor({ state: "visible" });
   }
+  // Nor is following the header's link to GraphiQL and coming back.
+  await page.getByRole("link", { name: "GraphiQL" }).click();
+  await page.waitForURL("**/graphql");
+  await page.goBack();
   await sleep(1500); // a tab switch sent on the way out would be counted by now
   await page.reload();
   await byId("elapsed").waitFor({ state: "visible" });
