@@ -208,8 +208,8 @@ async def test_an_outage_is_said_at_once_and_the_clock_goes_on(
     assert out["backText"].startswith("Reconnected"), out["backText"]
     assert "not counted" in out["backText"], out["backText"]
     assert not out["errorShownBack"]
-    # What the page shows once back is the server's clock.
-    assert abs(out["after"] - elapsed) <= 2, (out["after"], elapsed)
+    # What the page shows once back is the server's clock (read a moment later here).
+    assert 0 <= elapsed - out["after"] <= 5, (out["after"], elapsed)
 
 
 @pytest.mark.slow

@@ -56,7 +56,7 @@ async def test_graphiql_offline_with_a_token_and_a_subscription(
     assert out["signedIn"]["data"]["activeSession"] == {"id": session_id, "status": "ACTIVE"}
 
     # The subscription went over the page's own socket, signed in with the header,
-    # and its result pane moved with the ticks (one a second over 3.5 s).
+    # and its result pane moved with the ticks (one a second over 4.5 s).
     assert out["sockets"] and set(out["sockets"]) == {live_server.ws_url}, out["sockets"]
     assert out["initCarriesToken"]
     ticks = out["ticks"]

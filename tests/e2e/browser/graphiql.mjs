@@ -90,7 +90,7 @@ async function run(context, page) {
   );
   await runUntil((text) => text.includes("elapsedSeconds"));
   out.ticks = [];
-  for (const began = Date.now(); Date.now() - began < 3500; await sleep(150)) {
+  for (const began = Date.now(); Date.now() - began < 4500; await sleep(150)) {
     const text = await result();
     try {
       const seconds = JSON.parse(text).data.sessionTicks.elapsedSeconds;
