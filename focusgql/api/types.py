@@ -38,10 +38,13 @@ class ScoreBreakdown:
         description="min(1, elapsedSeconds / (targetMinutes * 60))."
     )
     activity_ratio: float = strawberry.field(description="activeSeconds / max(elapsedSeconds, 1).")
+    base: float = strawberry.field(
+        description="100 * completion * activityRatio: the score before penalties."
+    )
     tab_switch_penalty: float = strawberry.field(description="2 points per tab switch.")
     idle_penalty: float = strawberry.field(description="1 point per 30 idle seconds.")
     score: int = strawberry.field(
-        description="clamp(roundHalfUp(100 * completion * activityRatio - penalties), 0, 100)."
+        description="clamp(roundHalfUp(base - tabSwitchPenalty - idlePenalty), 0, 100)."
     )
 
     @classmethod
@@ -49,6 +52,7 @@ class ScoreBreakdown:
         return cls(
             completion=_float(b.completion),
             activity_ratio=_float(b.activity_ratio),
+            base=_float(b.base),
             tab_switch_penalty=_float(b.tab_switch_penalty),
             idle_penalty=_float(b.idle_penalty),
             score=b.score,

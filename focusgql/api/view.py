@@ -1,6 +1,7 @@
 """The Strawberry ASGI view: builds the context, authenticates WebSockets, applies limits."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
@@ -20,6 +21,9 @@ from focusgql.api.ticking import TickingTransportWSHandler
 from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
 from focusgql.domain.errors import Unauthenticated
 from focusgql.settings import Settings
+
+# GraphiQL from files vendored in the package (static/vendor/graphiql), not from a CDN.
+IDE_PAGE = Path(__file__).resolve().parent.parent / "static" / "graphiql.html"
 
 
 def _replay(body: bytes, original: Receive) -> Receive:
@@ -79,6 +83,13 @@ class FocusGraphQL(GraphQL[Context, None]):
             self.tick_plans, services.sessions, services.limits, services.metrics
         )
         self.tokens = TokenCache(services.accounts, self.clock)
+        self._ide_page = IDE_PAGE.read_text() if limits.introspection else ""
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # Strawberry's page loads GraphiQL from unpkg.com and writes the request
+        # headers, bearer token included, into the page URL; ours does neither.
+        return self._ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":

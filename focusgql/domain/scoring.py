@@ -27,13 +27,14 @@ class ScoreBreakdown:
     score: int
 
     @property
+    def base(self) -> Fraction:
+        """100 * completion * activityRatio: the score before penalties."""
+        return 100 * self.completion * self.activity_ratio
+
+    @property
     def raw(self) -> Fraction:
-        """The score before rounding and clamping."""
-        return (
-            100 * self.completion * self.activity_ratio
-            - self.tab_switch_penalty
-            - self.idle_penalty
-        )
+        """The score before rounding and clamping: base minus the penalties."""
+        return self.base - self.tab_switch_penalty - self.idle_penalty
 
 
 def round_half_up(x: Fraction) -> int:

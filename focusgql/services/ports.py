@@ -7,6 +7,7 @@ from typing import Protocol
 
 from focusgql.domain.daily import EndedSession
 from focusgql.domain.session import FocusSession, Snapshot, snapshot
+from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User
 
@@ -74,7 +75,7 @@ class SessionTotals:
     total_focus_seconds: int
     score_sum: int
     last_focus_score: int | None
-    completed_at: list[datetime]
+    completed: list[CompletedSession]
 
 
 class SessionRepository(Protocol):

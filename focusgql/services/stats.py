@@ -3,7 +3,8 @@
 Deriving rather than accumulating keeps them exact through deletes and
 concurrent ends: deleting a session leaves the stats as if it never existed.
 Averages and the last score cover every ended session (COMPLETED or
-ABANDONED, both are scored); streaks count COMPLETED sessions only. Daily
+ABANDONED, both are scored); streaks count COMPLETED sessions that reached
+their target or held ten active minutes (domain/streaks.py). Daily
 totals break the same figures down by the local day each session ended on.
 
 A running session whose abandon deadline has passed but which nobody has read
@@ -17,7 +18,7 @@ from fractions import Fraction
 
 from focusgql.clock import Clock
 from focusgql.domain.daily import DayTotals, check_range, daily_totals, utc_span
-from focusgql.domain.streaks import streaks
+from focusgql.domain.streaks import streak_instants, streaks
 from focusgql.domain.user import User
 from focusgql.services.ports import SessionRepository
 
@@ -47,7 +48,7 @@ class StatsService:
         if self.settle is not None:
             await self.settle(user.id)
         totals = await self.repo.totals(user.id)
-        days = streaks(totals.completed_at, user.zone, self.clock.now())
+        days = streaks(streak_instants(totals.completed), user.zone, self.clock.now())
         average = (
             Fraction(totals.score_sum, totals.ended_sessions) if totals.ended_sessions else None
         )

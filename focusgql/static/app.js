@@ -7,7 +7,8 @@
 
 const TOKEN_KEY = "focusgql.token";
 const ACTIVITY_EVERY_MS = 1000; // at most one recordActivity per second
-const RECONNECT_MS = 2000;
+const RECONNECT_MS = 1000;
+const STALE_TICK_MS = 3500; // an ACTIVE session ticks every second: silence means trouble
 const UNREACHABLE = "The server cannot be reached; try again.";
 
 // What the live view shows: plain scalars, which the server answers without a
@@ -16,7 +17,7 @@ const LIVE = `id status targetMinutes contentId startedAt endedAt asOf
   elapsedSeconds activeSeconds idleSeconds isIdle tabSwitches remainingSeconds
   focusScore projectedFocusScore`;
 const SESSION = `${LIVE}
-  scoreBreakdown { completion activityRatio tabSwitchPenalty idlePenalty score }`;
+  scoreBreakdown { completion activityRatio base tabSwitchPenalty idlePenalty score }`;
 const STATS = `stats { totalSessions completedSessions totalFocusSeconds
   averageFocusScore lastFocusScore currentStreak longestStreak }`;
 const HISTORY = `sessions(first: 10, after: $after) {
@@ -34,7 +35,8 @@ const Q = {
   create: `mutation Create($input: CreateSessionInput!) { createSession(input: $input) { ${SESSION} } }`,
   update: `mutation Update($id: ID!, $status: SessionStatus!) {
     updateSession(id: $id, input: {status: $status}) { ${SESSION} } }`,
-  end: `mutation End($id: ID!) { endSession(id: $id) { ${SESSION} } }`,
+  end: `mutation End($id: ID!, $status: SessionStatus!) {
+    endSession(id: $id, status: $status) { ${SESSION} } }`,
   session: `query Session($id: ID!) { session(id: $id) { ${SESSION} } }`,
   activity: `mutation Activity($id: ID!) { recordActivity(sessionId: $id) { ${LIVE} } }`,
   tab: `mutation Tab($id: ID!) { recordTabSwitch(sessionId: $id) { ${LIVE} } }`,
@@ -44,11 +46,14 @@ const Q = {
 // ---- GraphQL over HTTP -------------------------------------------------------
 
 class RequestError extends Error {
-  constructor(errors) {
+  constructor(errors, unreachable = false) {
     super(errors.map((e) => e.message).join(" "));
     this.codes = errors.map((e) => e.extensions?.code);
+    this.unreachable = unreachable; // no answer at all, as opposed to a refusal
   }
 }
+
+const unreachable = () => new RequestError([{ message: UNREACHABLE }], true);
 
 async function request(query, variables = {}) {
   const headers = { "content-type": "application/json", accept: "application/json" };
@@ -62,9 +67,12 @@ async function request(query, variables = {}) {
     });
     body = await response.json();
   } catch {
-    throw new RequestError([{ message: UNREACHABLE }]);
+    markOffline();
+    throw unreachable();
   }
+  markOnline();
   if (body.errors?.length) throw new RequestError(body.errors);
+  clearError(); // an answer: whatever failed before is not the state any more
   return body.data;
 }
 
@@ -139,7 +147,7 @@ class SubscriptionClient {
         error: (errors) => reject(new RequestError(errors)),
         complete: () =>
           result?.errors?.length ? reject(new RequestError(result.errors)) : resolve(result?.data),
-        closed: () => reject(new RequestError([{ message: UNREACHABLE }])),
+        closed: () => reject(unreachable()),
       });
     });
   }
@@ -166,6 +174,11 @@ const state = {
   stopWatching: null,
   lastActivity: 0,
   after: null, // history cursor
+  stats: null, // the latest stats read, for the running session's share of focus time
+  confirmedAt: 0, // Date.now() when the server last sent the session on screen
+  offline: false,
+  missed: 0, // activity and tab switches not reported while the server was unreachable
+  leaving: false, // a reload or navigation away is under way: not a tab switch
 };
 
 const $ = (id) => document.getElementById(id);
@@ -190,12 +203,61 @@ const points = (value) => (value ? `−${value.toFixed(1)}` : "0");
 const running = (s) => s && (s.status === "ACTIVE" || s.status === "PAUSED");
 
 function showError(error) {
+  // With a session running, the offline notice says it (and goes once back).
+  if (error?.unreachable && running(state.session)) return markOffline();
   setText("error", error instanceof Error ? error.message : String(error));
   show("error", true);
 }
 
 function clearError() {
   show("error", false);
+}
+
+// ---- connectivity: said at once, and cleared by the next answer ---------------
+
+function markOffline() {
+  if (state.offline || !running(state.session)) return;
+  state.offline = true;
+  state.missed = 0;
+  $("offline").dataset.state = "offline";
+  setText("offline", offlineText());
+  show("offline", true);
+  announce("The server cannot be reached: reconnecting.");
+  renderLive(state.session);
+}
+
+function offlineText() {
+  const missed = state.missed
+    ? ` ${state.missed} activity or tab-switch report${state.missed === 1 ? " was" : "s were"} not counted.`
+    : "";
+  return (
+    "The server cannot be reached: reconnecting. The clock runs on this device " +
+    `and is not confirmed; activity and tab switches meanwhile are not counted.${missed}`
+  );
+}
+
+// Any answer, a tick included, clears a "cannot be reached" banner at once.
+function markOnline() {
+  if (!$("error").hidden && $("error").textContent === UNREACHABLE) clearError();
+  if (!state.offline) return;
+  state.offline = false;
+  const missed = state.missed;
+  $("offline").dataset.state = "back";
+  setText(
+    "offline",
+    "Reconnected: the clock is the server's again." +
+      (missed ? ` ${missed} report${missed === 1 ? "" : "s"} made offline were not counted.` : ""),
+  );
+  setTimeout(() => !state.offline && show("offline", false), 5000);
+  announce("Reconnected.");
+}
+
+// While ACTIVE and unconfirmed, the clock moves on from the last snapshot.
+function heartbeat() {
+  const s = state.session;
+  if (!running(s)) return;
+  if (s.status === "ACTIVE" && Date.now() - state.confirmedAt > STALE_TICK_MS) markOffline();
+  if (state.offline) renderLive(s);
 }
 
 function announce(text) {
@@ -207,6 +269,7 @@ function renderSignedIn(me) {
   show("dashboard", true);
   show("sign-out", true);
   setText("who", me.displayName || me.email);
+  $("who").title = me.email; // the header may cut it short on a narrow screen
 }
 
 function renderSignedOut() {
@@ -222,6 +285,8 @@ function applySnapshot(s) {
   if (current?.id === s.id && Date.parse(s.asOf) < Date.parse(current.asOf)) return;
   if (current?.id === s.id && !running(current) && running(s)) return;
   state.session = s;
+  state.confirmedAt = Date.now();
+  markOnline();
   if (running(s)) renderLive(s);
   else if (s.scoreBreakdown) renderResult(s);
   else {
@@ -230,17 +295,30 @@ function applySnapshot(s) {
   }
 }
 
-function renderLive(s) {
+// The snapshot as this device's clock has moved it on since the server sent it.
+function local(s) {
+  if (!state.offline || s.status !== "ACTIVE") return s;
+  const elapsed = s.elapsedSeconds + Math.floor((Date.now() - state.confirmedAt) / 1000);
+  const remaining = Math.max(0, s.targetMinutes * 60 - elapsed);
+  return { ...s, elapsedSeconds: elapsed, remainingSeconds: remaining };
+}
+
+function renderLive(snapshot) {
+  const s = local(snapshot);
   show("start", false);
   show("result", false);
   show("live", true);
+  show("unconfirmed", state.offline);
+  $("live").classList.toggle("unconfirmed-clock", state.offline);
   setText("live-content", s.contentId || "Focus session");
   setText("status", s.status === "PAUSED" ? "Paused" : "Active");
   $("status").dataset.status = s.status;
   setText("elapsed", clock(s.elapsedSeconds));
   $("elapsed").dataset.seconds = s.elapsedSeconds;
   setText("target", clock(s.targetMinutes * 60));
-  $("progress").value = Math.min(1, s.elapsedSeconds / (s.targetMinutes * 60));
+  const done = Math.min(1, s.elapsedSeconds / (s.targetMinutes * 60));
+  $("progress-fill").style.width = `${(done * 100).toFixed(2)}%`;
+  $("progress").setAttribute("aria-valuenow", String(Math.floor(done * 100)));
   setText("active", clock(s.activeSeconds));
   setText("idle", clock(s.idleSeconds));
   setText("remaining", clock(s.remainingSeconds));
@@ -249,10 +327,15 @@ function renderLive(s) {
   show("idle-note", s.isIdle && s.status === "ACTIVE");
   show("pause", s.status === "ACTIVE");
   show("resume", s.status === "PAUSED");
+  // Before the target: finish early or give up; once there, finish.
+  const early = s.remainingSeconds > 0;
+  setText("end", early ? "Finish early" : "Finish");
+  show("give-up", early);
+  if (state.stats) setText("s-focus", clock(state.stats.totalFocusSeconds + s.activeSeconds));
   const row = $("history-rows").querySelector(`tr[data-id="${s.id}"]`);
   if (row) {
-    row.cells[3].textContent = clock(s.elapsedSeconds);
-    row.cells[4].textContent = s.status.toLowerCase();
+    row.cells[3].querySelector(".value").textContent = clock(s.elapsedSeconds);
+    row.cells[4].querySelector(".value").textContent = s.status.toLowerCase();
   }
 }
 
@@ -263,14 +346,34 @@ function renderResult(s) {
   show("start", true);
   show("result", true);
   $("result").dataset.session = s.id;
-  setText("result-title", `Session ${s.status === "COMPLETED" ? "completed" : "abandoned"}`);
+  const reached = s.elapsedSeconds >= s.targetMinutes * 60;
+  const outcome =
+    s.status === "ABANDONED" ? "Session abandoned" : reached ? "Session completed" : "Finished early";
+  setText("result-title", outcome);
+  $("result").dataset.outcome = outcome;
   setText("final-score", String(s.focusScore ?? s.scoreBreakdown.score));
   const b = s.scoreBreakdown;
   setText("b-completion", percent(b.completion));
   setText("b-activity", percent(b.activityRatio));
+  setText("b-base", b.base.toFixed(1));
   setText("b-tabs", points(b.tabSwitchPenalty));
   setText("b-idle", points(b.idlePenalty));
+  const raw = b.base - b.tabSwitchPenalty - b.idlePenalty;
+  const kept = raw < -0.5 || raw >= 100.5 ? ", kept within 0–100" : "";
+  setText(
+    "b-sum",
+    `(${b.base.toFixed(1)} − ${b.tabSwitchPenalty.toFixed(1)} − ${b.idlePenalty.toFixed(1)}` +
+      ` = ${raw.toFixed(1).replace("-", "−")}, rounded${kept})`,
+  );
   setText("b-score", String(b.score));
+  setText(
+    "result-note",
+    s.status === "ABANDONED"
+      ? "Given up: scored, but not completed, and no streak day."
+      : reached
+        ? "Target reached."
+        : "Ended before its target: completed, scored on the part done; a streak day needs 10 active minutes or the target.",
+  );
   setText(
     "result-figures",
     `${clock(s.elapsedSeconds)} of ${clock(s.targetMinutes * 60)}: ` +
@@ -278,12 +381,13 @@ function renderResult(s) {
       `${s.tabSwitches} tab switch${s.tabSwitches === 1 ? "" : "es"}.`,
   );
   if (!shown) {
-    announce(`Session ${s.status.toLowerCase()}: score ${s.focusScore}.`);
+    announce(`${outcome}: score ${s.focusScore}.`);
     refresh();
   }
 }
 
 function renderStats(stats) {
+  state.stats = stats;
   const days = (n) => `${n} day${n === 1 ? "" : "s"}`;
   setText("s-streak", days(stats.currentStreak));
   setText("s-longest", days(stats.longestStreak));
@@ -293,6 +397,8 @@ function renderStats(stats) {
   setText("s-average", stats.averageFocusScore?.toFixed(1) ?? "—");
   setText("s-last", stats.lastFocusScore == null ? "—" : String(stats.lastFocusScore));
 }
+
+const HISTORY_COLUMNS = ["Started", "Focusing on", "Target", "Time", "Status", "Score"];
 
 function renderHistory(connection, append) {
   const rows = $("history-rows");
@@ -309,9 +415,16 @@ function renderHistory(connection, append) {
       node.status.toLowerCase(),
       node.focusScore == null ? "—" : String(node.focusScore),
     ];
+    // Each cell carries its column's name, shown on a phone, where rows stack.
     cells.forEach((text, i) => {
       const cell = row.insertCell();
-      cell.textContent = text;
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = HISTORY_COLUMNS[i];
+      const value = document.createElement("span");
+      value.className = "value";
+      value.textContent = text;
+      cell.append(label, value);
       if (i === cells.length - 1) cell.className = "num";
     });
   }
@@ -339,6 +452,7 @@ function watch(id) {
         if (event.code === 4403 || event.code === 4401) {
           signOut("Your sign-in is no longer valid: please sign in again.");
         } else if (running(state.session) && state.session.id === id) {
+          markOffline(); // at once, not when the next signal fails
           setTimeout(() => !stopped && state.session?.id === id && watch(id), RECONNECT_MS);
         }
       },
@@ -400,7 +514,8 @@ function signIn(token) {
 function signOut(message) {
   if (state.stopWatching) state.stopWatching();
   state.ws?.close();
-  Object.assign(state, { token: null, ws: null, session: null, after: null });
+  Object.assign(state, { token: null, ws: null, session: null, after: null, offline: false });
+  show("offline", false);
   localStorage.removeItem(TOKEN_KEY);
   for (const id of ["live", "result"]) show(id, false);
   renderSignedOut();
@@ -412,12 +527,22 @@ function signOut(message) {
 async function signal(query) {
   const s = state.session;
   if (!s || s.status !== "ACTIVE") return;
+  if (state.offline) {
+    // Not replayed later: the notice says how many were lost.
+    state.missed += 1;
+    setText("offline", offlineText());
+    return;
+  }
   try {
     const payload = { query, variables: { id: s.id } };
     const data = await (state.ws?.execute(payload) ?? request(query, payload.variables));
     applySnapshot(Object.values(data)[0]);
   } catch (error) {
-    if (state.session?.id === s.id && state.session.status === "ACTIVE") showError(error);
+    if (error.unreachable) {
+      state.missed += 1;
+      markOffline();
+      setText("offline", offlineText());
+    } else if (state.session?.id === s.id && state.session.status === "ACTIVE") showError(error);
   }
 }
 
@@ -428,7 +553,10 @@ function onActivity() {
   signal(Q.activity);
 }
 
+// A reload or navigation away hides the page too, but after beforeunload/pagehide:
+// only a switch away from a page that stays is a tab switch.
 function onVisibilityChange() {
+  if (state.leaving) return;
   if (document.visibilityState === "hidden" || document.hidden) signal(Q.tab);
 }
 
@@ -471,9 +599,12 @@ function bind() {
     });
   $("pause").addEventListener("click", update("PAUSED", "Session paused."));
   $("resume").addEventListener("click", update("ACTIVE", "Session resumed."));
-  $("end").addEventListener("click", () =>
-    act(async () => applySnapshot((await request(Q.end, { id: state.session.id })).endSession)),
-  );
+  const end = (status) => () =>
+    act(async () =>
+      applySnapshot((await request(Q.end, { id: state.session.id, status })).endSession),
+    );
+  $("end").addEventListener("click", end("COMPLETED"));
+  $("give-up").addEventListener("click", end("ABANDONED"));
   $("more").addEventListener("click", () =>
     act(async () => renderHistory((await request(Q.history, { after: state.after })).sessions, true)),
   );
@@ -481,6 +612,11 @@ function bind() {
   document.addEventListener("mousemove", onActivity, { passive: true });
   document.addEventListener("keydown", onActivity);
   document.addEventListener("visibilitychange", onVisibilityChange);
+  const leaving = () => (state.leaving = true);
+  window.addEventListener("beforeunload", leaving);
+  window.addEventListener("pagehide", leaving);
+  window.addEventListener("pageshow", () => (state.leaving = false)); // back from the cache
+  setInterval(heartbeat, 1000);
 }
 
 bind();

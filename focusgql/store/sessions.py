@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from focusgql.domain.daily import EndedSession
 from focusgql.domain.session import FocusSession, snapshot
+from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status, Timeline, millis
 from focusgql.services.ports import (
     PageCursor,
@@ -334,19 +335,33 @@ class MongoSessionRepository:
             projection={"focus_score": 1},
             sort=[("ended_at", DESCENDING), ("_id", DESCENDING)],
         )
-        completed = self._collection.find(
-            {"user_id": owner, "status": Status.COMPLETED.value}, projection={"ended_at": 1}
+        cursor = self._collection.find(
+            {"user_id": owner, "status": Status.COMPLETED.value},
+            projection={
+                "ended_at": 1,
+                "elapsed_seconds": 1,
+                "active_seconds": 1,
+                "target_minutes": 1,
+            },
         )
-        completed_at = [raw["ended_at"] async for raw in completed]
+        completed = [
+            CompletedSession(
+                ended_at=raw["ended_at"],
+                elapsed_seconds=raw["elapsed_seconds"],
+                active_seconds=raw["active_seconds"],
+                target_minutes=raw["target_minutes"],
+            )
+            async for raw in cursor
+        ]
         summary = rows[0] if rows else {"ended": 0, "focus": 0, "scores": 0}
         return SessionTotals(
             total_sessions=total,
             ended_sessions=summary["ended"],
-            completed_sessions=len(completed_at),
+            completed_sessions=len(completed),
             total_focus_seconds=summary["focus"],
             score_sum=summary["scores"],
             last_focus_score=last["focus_score"] if last else None,
-            completed_at=completed_at,
+            completed=completed,
         )
 
     async def ended_between(

@@ -26,7 +26,7 @@ SESSION = (
     "id status targetMinutes contentId startedAt endedAt pausedAt elapsedSeconds activeSeconds "
     "idleSeconds tabSwitches isIdle remainingSeconds focusScore projectedFocusScore "
     "idleThresholdSeconds lastActivityAt asOf "
-    "scoreBreakdown { completion activityRatio tabSwitchPenalty idlePenalty score }"
+    "scoreBreakdown { completion activityRatio base tabSwitchPenalty idlePenalty score }"
 )
 
 
@@ -310,6 +310,7 @@ async def test_a_hand_computed_score_rounds_half_up(alice: Client, clock: Manual
     assert ended["scoreBreakdown"] == {
         "completion": 1.0,
         "activityRatio": 0.75,
+        "base": 75.0,
         "tabSwitchPenalty": 0.0,
         "idlePenalty": 0.5,
         "score": 75,

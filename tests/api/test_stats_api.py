@@ -206,6 +206,25 @@ async def test_abandoned_sessions_do_not_keep_a_streak(alice: Client, clock: Man
     assert await streaks(alice) == (1, 1)
 
 
+async def test_ending_after_seconds_keeps_no_streak(alice: Client, clock: ManualClock) -> None:
+    advance_to_hour(clock, 12)
+    # "Finish early": COMPLETED at 34 s of a 25-minute target, never idle.
+    (early,) = await session_run([alice], clock, 34, target=25, threshold=3600)
+    assert early["status"] == "COMPLETED"
+    got = await stats(alice)
+    assert (got["completedSessions"], got["currentStreak"], got["longestStreak"]) == (1, 0, 0)
+    # Early again, but after ten active minutes: that day counts.
+    await session_run([alice], clock, 600, target=25, threshold=3600)
+    assert await streaks(alice) == (1, 1)
+    # The next day, 9:59 active and short of the target: no second day.
+    clock.advance(DAY)
+    await session_run([alice], clock, 599, target=25, threshold=3600)
+    assert await streaks(alice) == (1, 1)
+    # Reaching a short target counts, idle or not (15 active seconds of 60).
+    await session_run([alice], clock, 60, target=1)
+    assert await streaks(alice) == (2, 2)
+
+
 async def test_the_same_instants_fall_on_different_local_days(
     anonymous: Client, clock: ManualClock
 ) -> None:

@@ -46,7 +46,9 @@ def test_the_parts_of_the_breakdown() -> None:
     assert result.activity_ratio == Fraction(2, 3)
     assert result.tab_switch_penalty == 6
     assert result.idle_penalty == 10
-    assert result.raw == 24
+    # The parts add up: base 40, minus 6 and 10.
+    assert result.base == 100 * Fraction(900, 1500) * Fraction(2, 3) == 40
+    assert result.raw == result.base - 6 - 10 == 24
     assert result.score == 24
 
 

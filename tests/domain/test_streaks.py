@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from focusgql.domain.streaks import Streaks, local_day, streaks
+from focusgql.domain.streaks import (
+    STREAK_MIN_ACTIVE_SECONDS,
+    CompletedSession,
+    Streaks,
+    keeps_streak,
+    local_day,
+    streak_instants,
+    streaks,
+)
 
 LA = ZoneInfo("America/Los_Angeles")
 UTC_ZONE = ZoneInfo("UTC")
@@ -88,6 +96,43 @@ def test_runs_cross_month_and_year_ends() -> None:
     assert streaks(leap, UTC_ZONE, utc(2024, 3, 1, 13)).longest == 3
 
 
+# -- which sessions keep a streak ---------------------------------------------------
+
+
+def completed(elapsed: int, active: int, target_minutes: int = 25) -> CompletedSession:
+    return CompletedSession(utc(2025, 5, 1, 12), elapsed, active, target_minutes)
+
+
+def test_a_session_ended_after_seconds_keeps_no_streak() -> None:
+    assert STREAK_MIN_ACTIVE_SECONDS == 600
+    assert not keeps_streak(completed(elapsed=1, active=1))
+    assert not keeps_streak(completed(elapsed=34, active=34))
+    assert streak_instants([completed(1, 1), completed(34, 30)]) == []
+
+
+def test_finishing_early_keeps_the_streak_from_ten_active_minutes() -> None:
+    assert not keeps_streak(completed(elapsed=20 * 60, active=599))
+    assert keeps_streak(completed(elapsed=20 * 60, active=600))
+    assert keeps_streak(completed(elapsed=600, active=600))
+
+
+def test_reaching_the_target_keeps_the_streak_however_idle() -> None:
+    assert keeps_streak(completed(elapsed=60, active=15, target_minutes=1))
+    assert not keeps_streak(completed(elapsed=59, active=59, target_minutes=1))
+    assert keeps_streak(completed(elapsed=25 * 60, active=0))
+
+
+def test_only_streak_sessions_make_days() -> None:
+    early = CompletedSession(utc(2025, 5, 1, 9), 5, 5, 25)
+    full = CompletedSession(utc(2025, 5, 2, 9), 1500, 1400, 25)
+    late = CompletedSession(utc(2025, 5, 3, 9), 30, 30, 25)
+    assert streak_instants([early, full, late]) == [full.ended_at]
+    now = utc(2025, 5, 3, 10)
+    assert streaks(streak_instants([early, full, late]), UTC_ZONE, now) == Streaks(
+        1, 1, date(2025, 5, 2)
+    )
+
+
 # -- against a calendar walk ----------------------------------------------------
 
 
@@ -146,3 +191,40 @@ def histories(draw: st.DrawFn) -> tuple[list[datetime], ZoneInfo, datetime]:
 def test_streaks_match_a_calendar_walk(history: tuple[list[datetime], ZoneInfo, datetime]) -> None:
     done, tz, now = history
     assert streaks(done, tz, now) == oracle(done, tz, now)
+
+
+@st.composite
+def completed_histories(
+    draw: st.DrawFn,
+) -> tuple[list[CompletedSession], ZoneInfo, datetime]:
+    instants, tz, now = draw(histories())
+    sessions = []
+    for ended_at in instants:
+        target = draw(st.sampled_from([1, 5, 10, 25, 50]))
+        elapsed = draw(st.integers(0, 3 * target * 60))
+        active = draw(st.integers(0, elapsed))
+        sessions.append(CompletedSession(ended_at, elapsed, active, target))
+    return sessions, tz, now
+
+
+def streak_oracle(sessions: list[CompletedSession], tz: ZoneInfo, now: datetime) -> Streaks:
+    """The calendar walk over the days on which some session met its target
+    or held ten active minutes, decided second by second of its run."""
+    kept = []
+    for session in sessions:
+        met = any(
+            second >= session.target_minutes * 60 or min(second, session.active_seconds) >= 600
+            for second in range(session.elapsed_seconds + 1)
+        )
+        if met:
+            kept.append(session.ended_at)
+    return oracle(kept, tz, now)
+
+
+@settings(max_examples=200, deadline=None)
+@given(completed_histories())
+def test_streak_sessions_match_a_calendar_walk(
+    history: tuple[list[CompletedSession], ZoneInfo, datetime],
+) -> None:
+    sessions, tz, now = history
+    assert streaks(streak_instants(sessions), tz, now) == streak_oracle(sessions, tz, now)

@@ -66,6 +66,8 @@ async def drive_dashboard(server: RunningServer, script: Path) -> dict[str, Any]
     env = {"CHROMIUM": str(CHROMIUM)}
     if screenshot := os.environ.get("FOCUSGQL_DASHBOARD_SCREENSHOT"):
         env["SCREENSHOT_LIVE"] = screenshot  # a picture of the page mid-session
+    if shots := os.environ.get("FOCUSGQL_SCREENSHOTS"):  # make screenshots
+        env["SCREENSHOT_LIVE"] = str(Path(shots) / "dashboard-desktop.png")
     return await run_node(script, server.url, env=env, limit=90)
 
 
@@ -103,16 +105,34 @@ async def test_a_session_in_the_dashboard(
     # Mouse moves all along: activity goes out, at most once a second.
     assert 1 <= out["activityDuringMouse"] <= int(out["mouseSeconds"]) + 1, out
 
+    # Focus time in the stats includes the running session's active seconds.
+    assert out["liveFocus"] != "0:00", out["liveFocus"]
+    # The progress bar is a bar, not a hairline, and it moves.
+    assert out["progress"]["height"] >= 8 and out["progress"]["fill"] > 0, out["progress"]
+    assert out["progress"]["now"] >= 1, out["progress"]
+    # Before the target the page offers finishing early and giving up.
+    assert out["beforeTarget"] == {"end": "Finish early", "giveUp": True}
+
     assert (out["pausedStatus"], out["resumedStatus"]) == ("Paused", "Active")
     assert out["live"]["tab-switches"] == "1"
     assert out["live"]["status"] == "Active"
+    assert out["tabSwitchesAfterReloads"] == "1", "a reload is not a tab switch"
 
-    assert out["resultStatus"] == "Session completed"
+    # Ended seconds into a 1-minute target: said as such, not as a completion.
+    assert out["resultStatus"] == "Finished early"
+    assert "before its target" in out["resultNote"]
     assert re.fullmatch(r"\d{1,3}", out["finalScore"]), out["finalScore"]
-    assert out["breakdown"]["tab-switch-penalty"] == "\u22122.0"
-    assert out["breakdown"]["breakdown-score"] == out["finalScore"]
+    b = out["breakdown"]
+    assert b["tab-switch-penalty"] == "\u22122.0"
+    assert b["breakdown-score"] == out["finalScore"]
+    # The parts visibly add up: base = 100 x completion x activity, minus penalties.
+    base = float(b["base"])
+    completion, activity = (float(b[k].rstrip("%")) / 100 for k in ("completion", "activity-ratio"))
+    assert abs(base - 100 * completion * activity) <= 0.6, b
+    assert b["breakdown-sum"].startswith(f"({b['base']} \u2212 2.0 \u2212 "), b
     assert out["stats"]["total-sessions"] == "1"
-    assert out["stats"]["current-streak"] == "1 day"
+    # Ended a few seconds into a 1-minute target: no streak day (domain/streaks.py).
+    assert out["stats"]["current-streak"] == "0 days"
     assert len(out["history"]) == 1 and out["history"][0][4] == "completed"
 
     # What the page showed is what the server stored.

@@ -76,6 +76,14 @@ async function run(page) {
   }
   out.mouseSeconds = (Date.now() - began) / 1000;
   out.activityDuringMouse = out.activityRequests;
+  // Stats count the running session's active time as it goes.
+  out.liveFocus = await text("total-focus");
+  out.progress = await page.evaluate(() => ({
+    height: document.querySelector('[data-testid="progress"]').getBoundingClientRect().height,
+    fill: document.getElementById("progress-fill").getBoundingClientRect().width,
+    now: Number(document.querySelector('[data-testid="progress"]').getAttribute("aria-valuenow")),
+  }));
+  out.beforeTarget = { end: await text("end"), giveUp: await byId("give-up").isVisible() };
 
   await byId("pause").click();
   await byId("resume").waitFor({ state: "visible" });
@@ -100,13 +108,28 @@ async function run(page) {
   }
   await snap("LIVE");
 
+  // Reloading is not switching tabs: reloads leave the count at 1.
+  for (let i = 0; i < 3; i++) {
+    await page.reload();
+    await byId("elapsed").waitFor({ state: "visible" });
+  }
+  // Nor is following the header's link to GraphiQL and coming back.
+  await page.getByRole("link", { name: "GraphiQL" }).click();
+  await page.waitForURL("**/graphql");
+  await page.goBack();
+  await sleep(1500); // a tab switch sent on the way out would be counted by now
+  await page.reload();
+  await byId("elapsed").waitFor({ state: "visible" });
+  out.tabSwitchesAfterReloads = await text("tab-switches");
+
   await byId("end").click();
   await byId("final-score").waitFor({ state: "visible" });
   out.finalScore = await text("final-score");
   out.resultStatus = await text("result-status");
   out.breakdown = {};
-  const parts = ["completion", "activity-ratio", "tab-switch-penalty", "idle-penalty"];
-  for (const id of [...parts, "breakdown-score"]) {
+  out.resultNote = await text("result-note");
+  const parts = ["completion", "activity-ratio", "base", "tab-switch-penalty", "idle-penalty"];
+  for (const id of [...parts, "breakdown-sum", "breakdown-score"]) {
     out.breakdown[id] = await text(id);
   }
   // Stats and history refresh after the end.
@@ -120,7 +143,7 @@ async function run(page) {
     out.stats[id] = await text(id);
   }
   out.history = await page.$$eval('[data-testid="history"] tbody tr', (rows) =>
-    rows.map((row) => [...row.cells].map((cell) => cell.textContent)),
+    rows.map((row) => [...row.cells].map((cell) => cell.querySelector(".value").textContent)),
   );
   await snap("END");
   out.token = await page.evaluate(() => localStorage.getItem("focusgql.token"));
