@@ -279,7 +279,11 @@ async def run_level(run: Run, server_kind: str, n: int, placement: str) -> Mixed
         extra = ["--activity-over", args.activity_over, "--grace", str(args.grace)]
         loads = await run.start_load(jobs, port, label, BENCH / "mixed_load.py", extra)
         processes[:0] = loads
-        await run.measure(level, server, loads, args.window, at_t0=sample, at_t1=sample)
+        # --py-spy-second: profile the process serving no one instead of the server.
+        profiled = second if args.py_spy_second and second is not None else server
+        await run.measure(
+            level, server, loads, args.window, at_t0=sample, at_t1=sample, profiled=profiled
+        )
         level.full_gcs = full_gcs_in_window(run.gc_log(label), level.t0, level.window)
         if server.returncode is not None:
             level.problems.append("server died")
@@ -513,6 +517,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--rev", help="serve focusgql/ as of this git revision, not the tree")
     parser.add_argument("--py-spy", help="py-spy binary: record the server in each window")
+    parser.add_argument(
+        "--py-spy-second",
+        action="store_true",
+        help="with --py-spy and --second-process: record the second process instead",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep logs (printed path)")
     args = parser.parse_args()

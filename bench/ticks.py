@@ -554,8 +554,10 @@ class Run:
         on_ready: Callable[[], Awaitable[None]] | None = None,
         at_t0: Callable[[], Awaitable[None]] | None = None,
         at_t1: Callable[[], Awaitable[None]] | None = None,
+        profiled: asyncio.subprocess.Process | None = None,
     ) -> None:
-        """Wait for the ramp (already started), then measure one window into `level`."""
+        """Wait for the ramp (already started), then measure one window into `level`
+        (with --py-spy, recording `profiled`, by default the server)."""
         timeout = self.ramp_timeout(level.n) + 60
         readies = await asyncio.gather(*(read_line(p, "READY", timeout) for p in loads))
         level.connected = sum(int(line.split()[1]) for line in readies)
@@ -580,7 +582,7 @@ class Run:
         db_before = cpu_seconds(db_pid) if db_pid else float("nan")
         if at_t0 is not None:
             await at_t0()
-        profiler = await self.profile(server.pid, level, window)
+        profiler = await self.profile((profiled or server).pid, level, window)
         await sleep_until(t1 - 0.3)
         level.rss_after_kb = rss_kb(server.pid)
         await sleep_until(t1)
