@@ -5,17 +5,25 @@ from pathlib import Path
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from focusgql.api.context import Context, Services, bearer_token
 from focusgql.api.fastpath import TickPlans
 from focusgql.api.jsonbody import decode_request_json
+from focusgql.api.negotiation import (
+    GRAPHQL_RESPONSE_JSON,
+    is_request_error,
+    response_media_type,
+    wants_stream,
+)
 from focusgql.api.signalpath import SignalAnswers, TokenCache
 from focusgql.api.ticking import TickingTransportWSHandler
 from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
@@ -49,6 +57,23 @@ def _connection_token(params: dict[str, object] | None) -> str | None:
             return bearer_token(value) or value.strip() or None
     token = params.get("token")
     return token if isinstance(token, str) and token else None
+
+
+class MethodNotAllowed(HTTPException):
+    """405 with the `Allow` header the spec asks for (a mutation over GET)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(405, reason)
+        self.headers = {"Allow": "POST"}
+
+
+def _asks_for_ide(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and any(kind in accept for kind in ("text/html", "*/*"))
+    )
 
 
 class _TransportWSHandler(TransportWSGuard, TickingTransportWSHandler):
@@ -92,20 +117,44 @@ class FocusGraphQL(GraphQL[Context, None]):
         return self._ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            request = Request(scope, receive)
-            if "json" in request.headers.get("content-type", ""):
-                body = await request.body()  # the app's body limit applies here
-                if await self._answer_signal(request, body, send):
-                    return
-                receive = _replay(body, receive)
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        request = Request(scope, receive)
+        accept = request.headers.get("accept")
+        if (
+            not _asks_for_ide(request)
+            and not wants_stream(accept)
+            and response_media_type(accept) is None
+        ):
+            refusal = PlainTextResponse(
+                f"Not acceptable: answers are {GRAPHQL_RESPONSE_JSON} or application/json.",
+                status_code=406,
+            )
+            return await refusal(scope, receive, send)
+        if scope["method"] == "POST" and "json" in request.headers.get("content-type", ""):
+            body = await request.body()  # the app's body limit applies here
+            if await self._answer_signal(request, body, send):
+                return
+            receive = _replay(body, receive)
+        await self._serve_http(Request(scope, receive), send)
+
+    async def _serve_http(self, request: Request, send: Send) -> None:
+        """Strawberry's own HTTP branch, keeping an exception's headers (405's Allow)."""
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = PlainTextResponse(
+                error.reason,
+                status_code=error.status_code,
+                headers=getattr(error, "headers", None),
+            )
+        await response(request.scope, request.receive, send)
 
     async def _answer_signal(self, request: Request, body: bytes, send: Send) -> bool:
         """Answer a compiled recordActivity / recordTabSwitch POST; False to leave
         the request (untouched) to Strawberry."""
-        accept = request.headers.get("accept", "*/*")
-        if not any(kind in accept for kind in ("application/json", "*/*", "application/*")):
+        media_type = response_media_type(request.headers.get("accept"))
+        if media_type is None or wants_stream(request.headers.get("accept")):
             return False
         token = bearer_token(request.headers.get("authorization"))
         try:
@@ -130,7 +179,8 @@ class FocusGraphQL(GraphQL[Context, None]):
             lambda: self.tokens.user_id(token),
             client.host if client is not None else "unknown",
         )
-        response = Response(payload, media_type="application/json")
+        # A signal's answer is never a request error (the plan validated): 200 either way.
+        response = Response(payload, media_type=media_type)
         await response(request.scope, request.receive, send)
         return True
 
@@ -165,6 +215,61 @@ class FocusGraphQL(GraphQL[Context, None]):
             if body and body[:1] not in (b"{", b"["):
                 raise HTTPException(400, "The request body must be a JSON object.")
         return await super().parse_http_body(request)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if isinstance(request, Request):
+            media_type = response_media_type(request.headers.get("accept"))
+            sub_response.media_type = media_type
+            # process_result sees the request only: it sets the status through this.
+            request.state.graphql_sub_response = sub_response
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        sub_response = getattr(request.state, "graphql_sub_response", None)
+        if (
+            sub_response is not None
+            and sub_response.media_type == GRAPHQL_RESPONSE_JSON
+            and not wants_stream(request.headers.get("accept"))
+            and is_request_error(response)
+        ):
+            # The spec, for its own media type: nothing executed, so 400 and no `data`.
+            response.pop("data", None)
+            sub_response.status_code = 400
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        return response
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            if request_adapter.method == "GET" and isinstance(
+                error.__cause__, InvalidOperationTypeError
+            ):
+                raise MethodNotAllowed(error.reason) from error
+            raise
 
     def decode_json(self, data: str | bytes) -> object:
         # HTTP bodies and WebSocket messages: any undecodable JSON is a 400 / 4400.
