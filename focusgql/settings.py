@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
     connection_init_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     introspection: bool = True
+    stream_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="Heartbeat interval of subscriptions over SSE and multipart HTTP.",
+    )
     allowed_origins: CommaList = Field(
         default_factory=list,
         description="Browser origins, besides the server's own, allowed to open a WebSocket.",

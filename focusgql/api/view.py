@@ -1,5 +1,7 @@
 """The Strawberry ASGI view: builds the context, authenticates WebSockets, applies limits."""
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,12 +13,22 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseView
+from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 from strawberry.types import ExecutionResult
 
 from focusgql.api.context import Context, Services, bearer_token
-from focusgql.api.fastpath import TickPlans
+from focusgql.api.fastpath import TickPlan, TickPlans
+from focusgql.api.httpstream import FRAMINGS, stream_ticks
+from focusgql.api.ids import parse_session_id
 from focusgql.api.jsonbody import decode_request_json
 from focusgql.api.negotiation import (
     GRAPHQL_RESPONSE_JSON,
@@ -26,8 +38,10 @@ from focusgql.api.negotiation import (
 )
 from focusgql.api.signalpath import SignalAnswers, TokenCache
 from focusgql.api.ticking import TickingTransportWSHandler
+from focusgql.api.transport import is_subscription
 from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
-from focusgql.domain.errors import Unauthenticated
+from focusgql.domain.errors import FocusError, Unauthenticated
+from focusgql.services.ports import Following, Frame
 from focusgql.settings import Settings
 
 # GraphiQL from files vendored in the package (static/vendor/graphiql), not from a CDN.
@@ -96,7 +110,15 @@ class FocusGraphQL(GraphQL[Context, None]):
             max_subscriptions_per_connection=limits.max_subscriptions_per_connection,
             # Same-origin and Origin-less (non-browser) clients are always let in.
             allowed_origins=limits.allowed_origins,
+            # Subscriptions over HTTP too, for networks that drop WebSockets.
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL,
+                GRAPHQL_WS_PROTOCOL,
+                GRAPHQL_SSE_PROTOCOL,
+                MULTIPART_SUBSCRIPTION_PROTOCOL,
+            ),
         )
+        self.stream_heartbeat_seconds = limits.stream_heartbeat_seconds
         self.services = services
         self.clock = services.accounts.clock
         self.tick_plans = TickPlans(
@@ -135,6 +157,8 @@ class FocusGraphQL(GraphQL[Context, None]):
             body = await request.body()  # the app's body limit applies here
             if await self._answer_signal(request, body, send):
                 return
+            if await self._stream_compiled(request, body, receive, send):
+                return
             receive = _replay(body, receive)
         await self._serve_http(Request(scope, receive), send)
 
@@ -150,6 +174,69 @@ class FocusGraphQL(GraphQL[Context, None]):
             )
         await response(request.scope, request.receive, send)
 
+    def _compiled(self, body: bytes) -> tuple[TickPlan, str] | None:
+        """The compiled plan of a JSON body and the session it names, if any."""
+        try:
+            data = decode_request_json(body)
+        except ValueError:  # Strawberry answers it with its own 400
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+            return None
+        variables, name = data.get("variables"), data.get("operationName")
+        if not (variables is None or isinstance(variables, dict)) or not (
+            name is None or isinstance(name, str)
+        ):
+            return None
+        plan = self.tick_plans.get(data["query"], name)
+        session_id = plan.session_id(variables) if plan else None
+        return (plan, session_id) if plan is not None and session_id is not None else None
+
+    async def _stream_compiled(
+        self, request: Request, body: bytes, receive: Receive, send: Send
+    ) -> bool:
+        """Stream a compiled sessionTicks over SSE or multipart HTTP
+        (focusgql/api/httpstream.py); False, having sent nothing, to leave the
+        request to Strawberry (errors included: it reports them as the resolver)."""
+        if not wants_stream(request.headers.get("accept")):
+            return False
+        transport = self._get_stream_transport_from_headers(request.headers)
+        framing = FRAMINGS.get(transport.protocol) if transport is not None else None
+        token = bearer_token(request.headers.get("authorization"))
+        compiled = self._compiled(body)
+        if framing is None or token is None or compiled is None or compiled[0].is_mutation:
+            return False
+        plan, session_id = compiled
+        plans = self.tick_plans
+        try:
+            signed_in = await self.services.accounts.sign_in_with_token(token)
+            session = parse_session_id(session_id)
+
+            async def follow(sink: Callable[[Frame], None]) -> Following:
+                return await self.services.sessions.follow(
+                    signed_in.user.id, session, sink, plan.shows_activity_time
+                )
+
+            await stream_ticks(
+                framing,
+                follow,
+                lambda frame: plans.encode(plan, frame),
+                receive,
+                send,
+                heartbeat_seconds=self.stream_heartbeat_seconds,
+                clock=self.clock,
+                valid_until=signed_in.valid_until,
+            )
+        except FocusError:
+            return False  # raised before anything was sent (see stream_ticks)
+        return True
+
+    @functools.cached_property
+    def _stream_transport_map(self) -> dict[str, HTTPStreamTransport]:
+        transports: dict[str, HTTPStreamTransport] = BaseView._stream_transport_map.func(self)  # type: ignore[attr-defined]
+        for transport in transports.values():
+            transport.heartbeat_interval = self.stream_heartbeat_seconds
+        return transports
+
     async def _answer_signal(self, request: Request, body: bytes, send: Send) -> bool:
         """Answer a compiled recordActivity / recordTabSwitch POST; False to leave
         the request (untouched) to Strawberry."""
@@ -157,21 +244,10 @@ class FocusGraphQL(GraphQL[Context, None]):
         if media_type is None or wants_stream(request.headers.get("accept")):
             return False
         token = bearer_token(request.headers.get("authorization"))
-        try:
-            data = decode_request_json(body)
-        except ValueError:  # Strawberry answers it with its own 400
+        compiled = self._compiled(body)
+        if token is None or compiled is None or not compiled[0].is_mutation:
             return False
-        if token is None or not isinstance(data, dict) or not isinstance(data.get("query"), str):
-            return False
-        variables, name = data.get("variables"), data.get("operationName")
-        if not (variables is None or isinstance(variables, dict)) or not (
-            name is None or isinstance(name, str)
-        ):
-            return False
-        plan = self.tick_plans.get(data["query"], name)
-        session_id = plan.session_id(variables) if plan else None
-        if plan is None or not plan.is_mutation or session_id is None:
-            return False
+        plan, session_id = compiled
         client = request.client
         payload = await self.signal_answers.answer(
             plan,
@@ -214,7 +290,17 @@ class FocusGraphQL(GraphQL[Context, None]):
             body = (await request.get_body()).lstrip()
             if body and body[:1] not in (b"{", b"["):
                 raise HTTPException(400, "The request body must be a JSON object.")
-        return await super().parse_http_body(request)
+        data = await super().parse_http_body(request)
+        if (
+            isinstance(data, GraphQLRequestData)
+            and data.protocol != "http"
+            and response_media_type(request.headers.get("accept")) is not None
+            and not is_subscription(data.query, data.operation_name)
+        ):
+            # urql (and others) accept a stream for everything: a query or
+            # mutation that may be answered as plain JSON is, with its status.
+            data.protocol = "http"
+        return data
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
