@@ -5,8 +5,8 @@ The same live hub and the same compiled payloads as the socket's fast path
 (focusgql/api/ticking.py): the session is followed once, and each frame is
 written as pre-serialized JSON in the stream's framing, with no GraphQL
 execution per tick. The framing is byte for byte what Strawberry's own
-transports write (strawberry/http/streaming.py), which serve every other
-subscription; a test compares the two.
+transports write (strawberry/http/streaming.py; SSE with LF line ends, see
+LineFeedSSE), which serve every other subscription; a test compares the two.
 
 Heartbeats keep proxies and load balancers from closing a quiet stream; the
 headers ask them not to buffer it.
@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.types import Receive, Send
+from strawberry.http.streaming import SSETransport
 
 from focusgql.api.ticking import _TickSender
 from focusgql.clock import Clock
@@ -54,15 +55,27 @@ def _part(body: str) -> str:
     )
 
 
+class LineFeedSSE(SSETransport):
+    """Strawberry's SSE with LF line ends, which the SSE standard allows as well
+    as CRLF: urql's parser splits events on a blank line of LFs only, and with
+    CRLF never sees one."""
+
+    def encode_event(self, event: str, data: str | None = None) -> str:
+        return super().encode_event(event, data).replace("\r\n", "\n")
+
+    def encode_comment(self, comment: str) -> str:
+        return super().encode_comment(comment).replace("\r\n", "\n")
+
+
 SSE = Framing(
     headers={"content-type": "text/event-stream", **NO_BUFFERING},
     # A comment at once: headers reach the client before the first event,
     # through proxies that wait for a first chunk.
-    opening=": ping\r\n\r\n",
-    next_prefix="event: next\r\ndata: ",
-    next_suffix="\r\n\r\n",
-    complete="event: complete\r\ndata: \r\n\r\n",
-    heartbeat=": ping\r\n\r\n",
+    opening=": ping\n\n",
+    next_prefix="event: next\ndata: ",
+    next_suffix="\n\n",
+    complete="event: complete\ndata: \n\n",
+    heartbeat=": ping\n\n",
 )
 
 MULTIPART = Framing(

@@ -1,7 +1,7 @@
 """The Strawberry ASGI view: builds the context, authenticates WebSockets, applies limits."""
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseView
-from strawberry.http.streaming import HTTPStreamTransport
+from strawberry.http.streaming import HTTPStreamTransport, MultipartSubscriptionTransport
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import (
@@ -27,7 +27,7 @@ from strawberry.types import ExecutionResult
 
 from focusgql.api.context import Context, Services, bearer_token
 from focusgql.api.fastpath import TickPlan, TickPlans
-from focusgql.api.httpstream import FRAMINGS, stream_ticks
+from focusgql.api.httpstream import FRAMINGS, LineFeedSSE, stream_ticks
 from focusgql.api.ids import parse_session_id
 from focusgql.api.jsonbody import decode_request_json
 from focusgql.api.negotiation import (
@@ -97,6 +97,10 @@ class _TransportWSHandler(TransportWSGuard, TickingTransportWSHandler):
 class FocusGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TransportWSHandler
     graphql_ws_handler_class = LegacyWSGuard
+    stream_transport_classes_by_protocol: Mapping[str, type[HTTPStreamTransport]] = {
+        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+        GRAPHQL_SSE_PROTOCOL: LineFeedSSE,
+    }
 
     def __init__(
         self, schema: BaseSchema, services: Services, settings: Settings | None = None

@@ -31,7 +31,7 @@ class Events:
 
     async def next(self) -> dict[str, Any]:
         """The next event: {"kind": "next"|"complete"|"heartbeat", "payload": ...}."""
-        separator = "\r\n--graphql" if self.multipart else "\r\n\r\n"
+        separator = "\r\n--graphql" if self.multipart else "\n\n"
         while True:
             if self.multipart and self._buffer.startswith("--graphql"):
                 self._buffer = self._buffer[len("--graphql") :]
@@ -56,7 +56,7 @@ class Events:
         if event.startswith(":"):
             return {"kind": "heartbeat"}
         fields = {}
-        for line in event.split("\r\n"):
+        for line in event.split("\n"):
             name, _, value = line.partition(":")
             fields[name] = value.removeprefix(" ")
         if fields["event"] == "complete":

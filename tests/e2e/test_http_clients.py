@@ -1,0 +1,35 @@
+"""Subscriptions over HTTP with clients written by others, run by Node
+(tests/e2e/http/clients.mjs): the graphql-sse client (SSE, distinct
+connections), Apollo Client 4 over HttpLink (multipart) and urql with
+fetchSubscriptions. Each watches a session tick in real seconds, ends it
+through the same client, and sees the subscription complete."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_graphql_ws_node import run_node
+from tests.e2e.test_http_spec import http_clients  # noqa: F401 - the fixture
+from tests.support import RunningServer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", ["sse", "apollo", "urql"])
+async def test_a_client_watches_ticks_over_http_until_the_end(
+    live_server: RunningServer,
+    http_clients: Path,  # noqa: F811
+    client: str,
+) -> None:
+    out = await run_node(http_clients / "clients.mjs", client, live_server.url + "/graphql")
+    frames = out["frames"]
+    assert frames and not [f for f in frames if f.get("errors")], frames
+    ticks = [f["data"]["sessionTicks"] for f in frames]
+    elapsed = [t["elapsedSeconds"] for t in ticks]
+    assert elapsed == sorted(elapsed) and elapsed[0] == 0 and max(elapsed) >= 2
+    for tick in ticks:
+        assert tick["activeSeconds"] + tick["idleSeconds"] == tick["elapsedSeconds"]
+    ended = out["ended"]["endSession"]
+    assert ended["status"] == "COMPLETED"
+    # The stream completed right after the final snapshot.
+    assert ticks[-1]["status"] == "COMPLETED"
+    assert ticks[-1]["elapsedSeconds"] == ended["elapsedSeconds"]
