@@ -4,6 +4,7 @@ import functools
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from strawberry.subscriptions import (
     GRAPHQL_WS_PROTOCOL,
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 from strawberry.types import ExecutionResult
 
 from focusgql.api.context import Context, Services, bearer_token
@@ -35,6 +37,12 @@ from focusgql.api.negotiation import (
     is_request_error,
     response_media_type,
     wants_stream,
+)
+from focusgql.api.persisted import (
+    ID_KEYS,
+    PersistedDocuments,
+    PersistedQueryError,
+    load_manifest,
 )
 from focusgql.api.signalpath import SignalAnswers, TokenCache
 from focusgql.api.ticking import TickingTransportWSHandler
@@ -81,16 +89,53 @@ class MethodNotAllowed(HTTPException):
         self.headers = {"Allow": "POST"}
 
 
+def _names_a_document(params: Mapping[str, object]) -> bool:
+    """A GET with a document, by its text or persisted (then GraphiQL is not meant)."""
+    return any(key in params for key in ("query", "extensions", *ID_KEYS))
+
+
 def _asks_for_ide(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return (
         request.method == "GET"
-        and "query" not in request.query_params
+        and not _names_a_document(request.query_params)
         and any(kind in accept for kind in ("text/html", "*/*"))
     )
 
 
-class _TransportWSHandler(TransportWSGuard, TickingTransportWSHandler):
+class _PersistedWS(TickingTransportWSHandler):
+    """A `subscribe` naming a persisted document runs its text (APQ, trusted
+    documents); one that cannot is answered with the protocol's `error`."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        documents: PersistedDocuments | None = getattr(self.view, "persisted", None)
+        payload = message["payload"]
+        if documents is not None:
+            try:
+                query = documents.resolve(payload)
+            except PersistedQueryError as error:
+                refusal = ErrorMessage(id=message["id"], type="error", payload=[error.formatted()])
+                await self.send_message(refusal)
+                return
+            if query is not None and query != payload.get("query"):
+                message = {**message, "payload": {**payload, "query": query}}
+        await super().handle_subscribe(message)
+
+    def _answer_at_once(self, message: Any) -> bool:
+        # On arrival only what needs no resolving (or resolves to the text sent):
+        # the rest, refusals included, goes through handle_subscribe.
+        documents: PersistedDocuments | None = getattr(self.view, "persisted", None)
+        if documents is not None:
+            payload = message["payload"]
+            try:
+                if documents.resolve(payload) != payload.get("query"):
+                    return False
+            except PersistedQueryError:
+                return False
+        return super()._answer_at_once(message)
+
+
+class _TransportWSHandler(TransportWSGuard, _PersistedWS):
     """The tick fast path, held to the protocol's messages and the token's lifetime."""
 
 
@@ -123,6 +168,8 @@ class FocusGraphQL(GraphQL[Context, None]):
             ),
         )
         self.stream_heartbeat_seconds = limits.stream_heartbeat_seconds
+        trusted = load_manifest(limits.trusted_documents) if limits.trusted_documents else None
+        self.persisted = PersistedDocuments(trusted)
         self.services = services
         self.clock = services.accounts.clock
         self.tick_plans = TickPlans(
@@ -135,6 +182,11 @@ class FocusGraphQL(GraphQL[Context, None]):
         )
         self.tokens = TokenCache(services.accounts, self.clock)
         self._ide_page = IDE_PAGE.read_text() if limits.introspection else ""
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return super().should_render_graphql_ide(request) and not _names_a_document(
+            request.query_params
+        )
 
     @property
     def graphql_ide_html(self) -> str:
@@ -170,6 +222,8 @@ class FocusGraphQL(GraphQL[Context, None]):
         """Strawberry's own HTTP branch, keeping an exception's headers (405's Allow)."""
         try:
             response = await self.run(request)
+        except PersistedQueryError as error:
+            response = self._persisted_refusal(request, error)
         except HTTPException as error:
             response = PlainTextResponse(
                 error.reason,
@@ -178,20 +232,36 @@ class FocusGraphQL(GraphQL[Context, None]):
             )
         await response(request.scope, request.receive, send)
 
+    def _persisted_refusal(self, request: Request, error: PersistedQueryError) -> Response:
+        """A persisted-operation refusal as a GraphQL answer: nothing ran, so
+        under the spec's media type it is a request error (400, no data)."""
+        media_type = response_media_type(request.headers.get("accept")) or "application/json"
+        return Response(
+            self.encode_json(error.response()),
+            status_code=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
+            media_type=media_type,
+        )
+
     def _compiled(self, body: bytes) -> tuple[TickPlan, str] | None:
         """The compiled plan of a JSON body and the session it names, if any."""
         try:
             data = decode_request_json(body)
         except ValueError:  # Strawberry answers it with its own 400
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        if not isinstance(data, dict):
             return None
+        try:
+            query = self.persisted.resolve(data)
+        except PersistedQueryError:
+            return None  # Strawberry's path refuses it
         variables, name = data.get("variables"), data.get("operationName")
-        if not (variables is None or isinstance(variables, dict)) or not (
-            name is None or isinstance(name, str)
+        if (
+            query is None
+            or not (variables is None or isinstance(variables, dict))
+            or not (name is None or isinstance(name, str))
         ):
             return None
-        plan = self.tick_plans.get(data["query"], name)
+        plan = self.tick_plans.get(query, name)
         session_id = plan.session_id(variables) if plan else None
         return (plan, session_id) if plan is not None and session_id is not None else None
 
@@ -295,6 +365,8 @@ class FocusGraphQL(GraphQL[Context, None]):
             if body and body[:1] not in (b"{", b"["):
                 raise HTTPException(400, "The request body must be a JSON object.")
         data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = self.persisted.resolve(await self._document_reference(request, data))
         if (
             isinstance(data, GraphQLRequestData)
             and data.protocol != "http"
@@ -360,6 +432,23 @@ class FocusGraphQL(GraphQL[Context, None]):
             ):
                 raise MethodNotAllowed(error.reason) from error
             raise
+
+    async def _document_reference(
+        self, request: AsyncHTTPRequestAdapter, data: GraphQLRequestData
+    ) -> dict[str, object]:
+        """What names the document: the text, the extensions and any id key
+        (which Strawberry's request data leaves out)."""
+        reference: dict[str, object] = {"query": data.query, "extensions": data.extensions}
+        if request.method == "GET":
+            raw: object = request.query_params
+        else:
+            try:
+                raw = self.decode_json(await request.get_body())
+            except ValueError:
+                raw = {}
+        if isinstance(raw, Mapping):
+            reference.update({key: raw[key] for key in ID_KEYS if key in raw})
+        return reference
 
     def decode_json(self, data: str | bytes) -> object:
         # HTTP bodies and WebSocket messages: any undecodable JSON is a 400 / 4400.

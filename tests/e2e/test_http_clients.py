@@ -33,3 +33,24 @@ async def test_a_client_watches_ticks_over_http_until_the_end(
     # The stream completed right after the final snapshot.
     assert ticks[-1]["status"] == "COMPLETED"
     assert ticks[-1]["elapsedSeconds"] == ended["elapsedSeconds"]
+
+
+async def test_apollos_persisted_queries_link(
+    server: RunningServer,
+    http_clients: Path,  # noqa: F811
+) -> None:
+    out = await run_node(http_clients / "clients.mjs", "apq", server.url + "/graphql")
+    requests = out["requests"]
+    summary = [(r["method"], r["withText"], r["codes"]) for r in requests]
+    assert summary[:3] == [
+        ("GET", False, ["PERSISTED_QUERY_NOT_FOUND"]),  # the hash alone, unknown yet
+        ("POST", True, []),  # then the text, which the server checks and remembers
+        ("GET", False, []),  # the hash alone again, found: a short URL a CDN can cache
+    ], summary
+    # The mutation goes by POST, never GET; by its hash, then its text.
+    assert [r["method"] for r in requests[3:]] == ["POST"] * len(requests[3:]), summary
+    assert requests[-1]["codes"] == [], summary
+    assert len({r["hash"] for r in requests[:3]}) == 1 and requests[0]["hash"]
+    assert out["first"] == out["second"]
+    assert out["first"]["session"]["status"] == "ACTIVE"
+    assert out["ended"]["endSession"]["status"] == "COMPLETED"

@@ -4,10 +4,13 @@
 //   node clients.mjs sse    <url>   graphql-sse (distinct connections mode)
 //   node clients.mjs apollo <url>   Apollo Client 4, HttpLink (multipart subscriptions)
 //   node clients.mjs urql   <url>   urql with fetchSubscriptions (SSE or multipart)
+//   node clients.mjs apq    <url>   Apollo Client 4's persisted-queries link (GET for queries)
 //
 // Each one: a new person, a session, its ticks until two have come, then the
 // session ended through the same client; the subscription must complete.
+import { createHash } from "node:crypto";
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { Client as UrqlClient, fetchExchange } from "@urql/core";
 import { createClient as createSSEClient } from "graphql-sse";
 import { pipe, subscribe, onEnd } from "wonka";
@@ -125,7 +128,41 @@ async function viaUrql({ token, id }) {
   );
 }
 
-const modes = { sse: viaSSE, apollo: viaApollo, urql: viaUrql };
+// The persisted-queries link in front of HttpLink, every request recorded as
+// it left: method, whether the text went along, and what came back.
+async function viaAPQ({ token, id }) {
+  const requests = [];
+  const recording = async (input, init) => {
+    const response = await fetch(input, init);
+    const body = init?.body ? JSON.parse(init.body) : null;
+    const search = new URL(String(input)).searchParams;
+    requests.push({
+      method: init?.method ?? "GET",
+      withText: Boolean(body?.query ?? search.get("query")),
+      hash: (body?.extensions ?? JSON.parse(search.get("extensions") ?? "{}"))?.persistedQuery
+        ?.sha256Hash,
+      status: response.status,
+      codes: ((await response.clone().json()).errors ?? []).map((e) => e.extensions?.code),
+    });
+    return response;
+  };
+  const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+  const client = new ApolloClient({
+    link: new PersistedQueryLink({ sha256, useGETForHashedQueries: true }).concat(
+      new HttpLink({ uri: url, headers: { authorization: `Bearer ${token}` }, fetch: recording }),
+    ),
+    cache: new InMemoryCache(),
+  });
+  // A text of this run's own, so the server cannot know it yet.
+  const query = gql(`query Watched($id: ID!) { session(id: $id) { id status } } # ${id}`);
+  const first = await client.query({ query, variables: { id }, fetchPolicy: "network-only" });
+  const second = await client.query({ query, variables: { id }, fetchPolicy: "network-only" });
+  const ended = await client.mutate({ mutation: gql(END), variables: { id } });
+  client.stop();
+  return { requests, first: first.data, second: second.data, ended: ended.data };
+}
+
+const modes = { sse: viaSSE, apollo: viaApollo, urql: viaUrql, apq: viaAPQ };
 try {
   const out = await modes[mode](await person());
   console.log(JSON.stringify(out));
