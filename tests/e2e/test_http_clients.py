@@ -4,13 +4,16 @@ connections), Apollo Client 4 over HttpLink (multipart) and urql with
 fetchSubscriptions. Each watches a session tick in real seconds, ends it
 through the same client, and sees the subscription complete."""
 
+import re
+import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.test_graphql_ws_node import run_node
 from tests.e2e.test_http_spec import http_clients  # noqa: F401 - the fixture
-from tests.support import RunningServer
+from tests.support import Client, RunningServer, create_session
 
 
 @pytest.mark.slow
@@ -54,3 +57,35 @@ async def test_apollos_persisted_queries_link(
     assert out["first"] == out["second"]
     assert out["first"]["session"]["status"] == "ACTIVE"
     assert out["ended"]["endSession"]["status"] == "COMPLETED"
+
+
+EXAMPLE = re.compile(r"// >>> (\S+)\n(.*?)\n *// <<<", re.DOTALL)
+CLIENTS_MD = Path(__file__).parents[2] / "docs" / "clients.md"
+
+
+def test_every_example_run_is_in_clients_md() -> None:
+    examples = EXAMPLE.findall((Path(__file__).parent / "http" / "examples.mjs").read_text())
+    assert {name for name, _ in examples} >= {"apollo-client", "urql", "relay"}
+    page = CLIENTS_MD.read_text()
+    for name, code in examples:
+        assert textwrap.dedent(code) in page, f"docs/clients.md lacks the {name} example"
+
+
+@pytest.mark.slow
+async def test_the_clients_md_examples_run(
+    live_server: RunningServer,
+    http_clients: Path,  # noqa: F811
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        alice = await Client(http).register()
+        sid = (await create_session(alice, "id"))["id"]
+    assert alice.token
+    out = await run_node(
+        http_clients / "examples.mjs", live_server.url + "/graphql", alice.token, sid
+    )
+    assert out["urql"][0]["status"] == "ACTIVE"
+    assert out["apollo"][-1]["status"] == "COMPLETED" and out["events"] == ["completed"]
+    assert out["ended"]["status"] == "COMPLETED"
+    assert out["relay"] == {
+        "data": {"node": {"__typename": "FocusSession", "id": sid, "status": "COMPLETED"}}
+    }
