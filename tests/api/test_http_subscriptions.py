@@ -1,13 +1,18 @@
 """Subscriptions over HTTP streams: GraphQL over SSE and Apollo's multipart
 protocol, from the same live hub and compiled payloads as the socket."""
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import Client, ManualClock, create_session
+from focusgql.settings import Settings
+from tests.conftest import START
+from tests.support import Client, ManualClock, RunningServer, create_session, serve
 
 SSE = "text/event-stream"
 MULTIPART = 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json'
@@ -159,3 +164,47 @@ async def test_a_query_accepting_json_or_a_stream_is_answered_as_json(alice: Cli
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/graphql-response+json")
     assert response.json()["data"]["me"]["id"]
+
+
+@pytest.fixture(scope="module")
+async def quick_beats(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A server of its own (own clock, own database) beating every 0.2 s, its
+    tokens valid a minute."""
+    own = settings.model_copy(
+        update={
+            "database": f"{settings.database}_beats",
+            "stream_heartbeat_seconds": 0.2,
+            # Tokens that expire long before the session could be abandoned.
+            "token_ttl_seconds": 60,
+            "jwt_leeway_seconds": 0,
+        }
+    )
+    async with serve(own, ManualClock(START)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("accept", [SSE, MULTIPART])
+async def test_heartbeats_flow_and_an_expired_token_ends_the_stream(
+    quick_beats: RunningServer, accept: str
+) -> None:
+    clock = quick_beats.clock
+    assert isinstance(clock, ManualClock)
+    async with httpx.AsyncClient(base_url=quick_beats.url, timeout=30) as http:
+        alice = await Client(http).register()
+        sid = (await create_session(alice, "id"))["id"]
+        async with stream(alice, accept, COMPILED, {"id": sid}) as response:
+            events = Events(response, accept)
+            assert await events.next() == {"kind": "heartbeat"}
+            assert (await events.next())["kind"] == "next"
+            # Nothing happens on the (stopped) session clock: beats keep coming.
+            for _ in range(3):
+                assert await events.next() == {"kind": "heartbeat"}
+            clock.advance(61)
+            # The token has expired: the stream ends, without a `complete`
+            # (the subscription did not end; the client reconnects, signed in anew).
+            kinds = []
+            async with asyncio.timeout(10):
+                with contextlib.suppress(StopAsyncIteration):
+                    while True:
+                        kinds.append((await events.next())["kind"])
+            assert "complete" not in kinds
