@@ -13,36 +13,44 @@ from collections.abc import Mapping
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 
-# What each Accept range may be answered with, best first.
-_RANGES: Mapping[str, tuple[str, ...]] = {
+# The ranges that may stand for each answer, most specific first. Wildcards
+# only ever mean application/json, as the spec has it for `*/*`: every client
+# written before the new media type understands that one.
+_MATCHES: Mapping[str, tuple[str, ...]] = {
     GRAPHQL_RESPONSE_JSON: (GRAPHQL_RESPONSE_JSON,),
-    JSON: (JSON,),
-    # The spec: `*/*` (and, by extension, `application/*`) gets application/json,
-    # which every client written before the new media type understands.
-    "application/*": (JSON,),
-    "*/*": (JSON,),
+    JSON: (JSON, "application/*", "*/*"),
 }
 
 # Streaming transports choose their own media type (strawberry.http.streaming).
 STREAMING = ("text/event-stream", "multipart/mixed")
 
 
-def _ranges(accept: str) -> list[tuple[float, int, str]]:
-    """(quality, position, media range) of each Accept entry with q > 0."""
-    ranges: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept.split(",")):
+def _ranges(accept: str) -> list[tuple[str, float]]:
+    """(media range, quality) of each Accept entry, q=0 ("not this") included."""
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
         media, *params = (piece.strip() for piece in part.split(";"))
         quality = 1.0
         for param in params:
             name, _, value = param.partition("=")
             if name.strip().lower() == "q":
                 try:
-                    quality = float(value)
+                    quality = min(1.0, max(0.0, float(value)))
                 except ValueError:
                     quality = 0.0
-        if media and quality > 0:
-            ranges.append((quality, position, media.lower()))
+        if media:
+            ranges.append((media.lower(), quality))
     return ranges
+
+
+def _quality(answer: str, ranges: list[tuple[str, float]]) -> float:
+    """The quality the client gives `answer`: that of the most specific range
+    naming it (RFC 9110, 12.5.1), 0 if none does."""
+    for media in _MATCHES[answer]:
+        qualities = [quality for name, quality in ranges if name == media]
+        if qualities:
+            return qualities[0]
+    return 0.0
 
 
 def response_media_type(accept: str | None) -> str | None:
@@ -50,18 +58,19 @@ def response_media_type(accept: str | None) -> str | None:
     if accept is None or not accept.strip():
         return JSON  # the spec's legacy rule until its watershed
     ranges = _ranges(accept)
-    # Highest quality first; among equals the client's own order decides.
-    for _, _, media in sorted(ranges, key=lambda entry: (-entry[0], entry[1])):
-        choices = _RANGES.get(media)
-        if choices:
-            return choices[0]
-    return None
+    new, legacy = _quality(GRAPHQL_RESPONSE_JSON, ranges), _quality(JSON, ranges)
+    if new == legacy == 0:
+        return None
+    # Equal: the spec's own media type, which says more (request errors are 400).
+    return GRAPHQL_RESPONSE_JSON if new >= legacy else JSON
 
 
 def wants_stream(accept: str | None) -> bool:
     """Whether the client asks for a streamed (SSE or multipart) answer."""
     return accept is not None and any(
-        media.startswith(kind) for _, _, media in _ranges(accept) for kind in STREAMING
+        media.startswith(kind) and quality > 0
+        for media, quality in _ranges(accept)
+        for kind in STREAMING
     )
 
 
