@@ -1,4 +1,5 @@
-"""Load generator for bench/ticks.py: one WebSocket per `sessionTicks` subscription.
+"""Load generator for bench/ticks.py: one WebSocket (or, with --transport sse,
+one GraphQL-over-SSE stream) per `sessionTicks` subscription.
 
 Run by ticks.py (pinned to its own core), never by hand in normal use:
 
@@ -157,6 +158,96 @@ async def subscriber(
         stats.closed[reason] += 1
 
 
+async def sse_subscriber(
+    index: int, url: str, token: str, session_id: str, ready: asyncio.Future[str], stats: Stats
+) -> None:
+    """The same subscription over GraphQL over SSE (one HTTP/1.1 stream each),
+    on a bare asyncio connection: the events are found by their delimiter, and
+    the chunked encoding's size lines between them are never read as data."""
+    host, _, rest = url.removeprefix("ws://").removeprefix("http://").partition("/")
+    hostname, _, port = host.partition(":")
+    body = json.dumps({"query": QUERY, "variables": {"id": session_id}}).encode()
+    request = (
+        f"POST /{rest} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n"
+        f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    reason = ""
+    writer: asyncio.StreamWriter | None = None
+    try:
+        reader, writer = await asyncio.open_connection(hostname, int(port or 80), limit=1 << 20)
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(head[:200].decode(errors="replace"))
+        lines = _Lines()
+        while True:
+            event = await reader.readuntil(b"\n\n")
+            text = event.decode()
+            if "event: complete" in text:
+                break
+            if "event: next" in text and not lines.take(index, text, ready, stats):
+                break
+        reason = "closed by server"
+    except asyncio.IncompleteReadError:
+        reason = "closed by server"
+    except Exception as error:  # every failure is counted, none stops the others
+        reason = f"{type(error).__name__}: {str(error)[:120]}"
+    finally:
+        if writer is not None:
+            writer.close()
+    if not ready.done():
+        ready.set_result(reason or "failed")
+    else:
+        stats.closed[reason] += 1
+
+
+class _Lines:
+    """One subscription's tick bookkeeping, as `subscriber` does it inline."""
+
+    def __init__(self) -> None:
+        self.previous = -1
+        self.started_text = ""
+        self.started = 0.0
+
+    def take(self, index: int, text: str, ready: asyncio.Future[str], stats: Stats) -> bool:
+        now = time.time()
+        match = ELAPSED.search(text)
+        if match is None:
+            stats.bad_messages["no elapsedSeconds"] += 1
+            if not ready.done():
+                ready.set_result(f"bad event: {text[:300]}")
+            return False
+        elapsed = int(match.group(1))
+        stamp = STARTED.search(text)
+        if stamp is not None and stamp.group(1) != self.started_text:
+            self.started_text = stamp.group(1)
+            self.started = datetime.fromisoformat(self.started_text).timestamp()
+        previous, self.previous = self.previous, elapsed
+        if previous < 0:
+            ready.set_result("")
+            return True  # the snapshot sent at subscribe time has no due time
+        if stats.t0 <= now <= stats.t1:
+            stats.messages += 1
+            stats.per_connection[index] += 1
+            late = round((now - self.started - elapsed) * 1000)
+            stats.lateness_ms[late] += 1
+            second = int(now - stats.t0)
+            if late > stats.worst_ms.get(second, -(1 << 30)):
+                stats.worst_ms[second] = late
+            if elapsed == previous:
+                stats.duplicated += 1
+            elif elapsed > previous + 1:
+                stats.skipped += elapsed - previous - 1
+                stats.skip_events += 1
+            elif elapsed < previous:
+                stats.backwards += 1
+        return True
+
+
+SUBSCRIBERS = {"ws": subscriber, "sse": sse_subscriber}
+
+
 async def ramp(
     jobs: list[tuple[str, str]],
     url: str,
@@ -164,6 +255,7 @@ async def ramp(
     batch: int,
     deadline: float,
     tasks: list[asyncio.Task[None]],
+    transport: str = "ws",
 ) -> tuple[int, Counter[str]]:
     loop = asyncio.get_running_loop()
     connected = 0
@@ -175,7 +267,9 @@ async def ramp(
             ready: asyncio.Future[str] = loop.create_future()
             readies.append(ready)
             tasks.append(
-                asyncio.create_task(subscriber(index, url, token, session_id, ready, stats))
+                asyncio.create_task(
+                    SUBSCRIBERS[transport](index, url, token, session_id, ready, stats)
+                )
             )
         timeout = max(1.0, deadline - time.monotonic())
         await asyncio.wait(readies, timeout=timeout)
@@ -199,6 +293,7 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=250, help="connections opened at once")
     parser.add_argument("--ramp-timeout", type=float, default=300.0)
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="hard stop")
+    parser.add_argument("--transport", choices=sorted(SUBSCRIBERS), default="ws")
     args = parser.parse_args()
     with open(args.jobs) as file:  # noqa: ASYNC230 - before any connection
         jobs = [(str(token), str(session_id)) for token, session_id in json.load(file)]
@@ -207,7 +302,7 @@ async def main() -> None:
     tasks: list[asyncio.Task[None]] = []
     began = time.monotonic()
     connected, failures = await ramp(
-        jobs, args.url, stats, args.batch, began + args.ramp_timeout, tasks
+        jobs, args.url, stats, args.batch, began + args.ramp_timeout, tasks, args.transport
     )
     # Thousands of long-lived connections: keep the cyclic GC from walking them.
     gc.collect()

@@ -676,17 +676,20 @@ def full_gcs_in_window(path: Path, t0: float, window: float) -> list[tuple[float
 async def run_level(run: Run, server_kind: str, n: int) -> Level:
     label = f"{server_kind}-{n}"
     level = Level(server=server_kind, n=n)
-    if server_kind == "focusgql":
+    # "sse": the same focusgql server, its ticks read over GraphQL over SSE.
+    real = "focusgql" if server_kind in ("focusgql", "sse") else server_kind
+    if real == "focusgql":
         jobs = await seed(run.db, run.database_name(label), n, run.secret)
     else:
         jobs = [("not-checked", f"bare-{i}") for i in range(n)]
     processes: list[asyncio.subprocess.Process] = []
     try:
-        server, port, _ = await run.start_server(server_kind, label)
+        server, port, _ = await run.start_server(real, label)
         processes.append(server)
         await asyncio.sleep(1)
         level.rss_before_kb = rss_kb(server.pid)
-        loads = await run.start_load(jobs, port, label)
+        extra = ["--transport", "sse"] if server_kind == "sse" else []
+        loads = await run.start_load(jobs, port, label, extra=extra)
         processes[:0] = loads
         await run.measure(level, server, loads, run.args.window)
         level.full_gcs = full_gcs_in_window(run.gc_log(label), level.t0, level.window)
@@ -697,7 +700,7 @@ async def run_level(run: Run, server_kind: str, n: int) -> Level:
     finally:
         for process in processes:
             await stop(process)
-        if server_kind == "focusgql":
+        if real == "focusgql":
             await run.db.drop(run.database_name(label))
     level.judge(run.args.p99_ms)
     return level
@@ -1010,7 +1013,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: small levels, short")
     parser.add_argument("--levels", help=f"comma-separated N (default {LEVELS})")
-    parser.add_argument("--servers", default="focusgql,bare", help="default focusgql,bare")
+    parser.add_argument(
+        "--servers",
+        default="focusgql,bare",
+        help="default focusgql,bare; sse: focusgql with its ticks read over SSE",
+    )
     parser.add_argument(
         "--window",
         type=float,
@@ -1048,7 +1055,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep logs and jobs (printed path)")
     args = parser.parse_args()
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(args.servers) - {"focusgql", "bare"}
+    unknown = set(args.servers) - {"focusgql", "bare", "sse"}
     if unknown:
         parser.error(f"unknown servers: {sorted(unknown)}")
     if args.levels:

@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
     connection_init_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     introspection: bool = True
+    trusted_documents: Path | None = Field(
+        default=None,
+        description="Manifest of the only documents that may run (Apollo's persisted-query "
+        "manifest or Relay's id map); unset, any document runs.",
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="Heartbeat interval of subscriptions over SSE and multipart HTTP.",
+    )
     allowed_origins: CommaList = Field(
         default_factory=list,
         description="Browser origins, besides the server's own, allowed to open a WebSocket.",

@@ -10,13 +10,30 @@ from focusgql.api.context import Context
 from focusgql.api.ids import decode_cursor, encode_cursor, parse_instant, parse_session_id
 from focusgql.api.types import (
     FocusSession,
+    Node,
     PageInfo,
     SessionConnection,
     SessionEdge,
     SessionStatus,
     User,
 )
+from focusgql.domain.errors import BadUserInput, NotFound
 from focusgql.services.ports import SessionFilter
+
+
+async def _node(ctx: Context, id: str) -> Optional[Node]:
+    """You, or one of your sessions; anything else (someone else's) is absent."""
+    user = await ctx.current_user()
+    if id == user.id:
+        return User.from_domain(user)
+    try:
+        found = await ctx.services.sessions.get(user.id, parse_session_id(id))
+    except (NotFound, BadUserInput):
+        return None
+    return FocusSession.from_frame(found)
+
+
+MAX_NODES = 100
 
 
 @strawberry.type
@@ -31,18 +48,38 @@ class Query:
         found = await ctx.services.sessions.get(await ctx.current_user_id(), parse_session_id(id))
         return FocusSession.from_frame(found)
 
+    @strawberry.field(
+        description="Any object by its global id (Relay): you, or one of your sessions; "
+        "null for anything else, another person's included."
+    )
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Optional[Node]:
+        return await _node(info.context, id)
+
+    @strawberry.field(description="node(id:) for each id, in order (at most 100).")
+    async def nodes(
+        self, info: Info[Context, None], ids: list[strawberry.ID]
+    ) -> list[Optional[Node]]:
+        if len(ids) > MAX_NODES:
+            raise BadUserInput(f"at most {MAX_NODES} ids", field="ids")
+        return [await _node(info.context, id) for id in ids]
+
     @strawberry.field(description="Your running (ACTIVE or PAUSED) session, if any.")
     async def active_session(self, info: Info[Context, None]) -> Optional[FocusSession]:
         ctx = info.context
         found = await ctx.services.sessions.running(await ctx.current_user_id())
         return None if found is None else FocusSession.from_frame(found)
 
-    @strawberry.field(description="Your sessions, newest first, a page at a time.")
+    @strawberry.field(
+        description="Your sessions, newest first, a page at a time: first/after forward, "
+        "or last/before backward (Relay's connection paging)."
+    )
     async def sessions(
         self,
         info: Info[Context, None],
         first: int = 20,
         after: Optional[str] = None,
+        last: Optional[int] = None,
+        before: Optional[str] = None,
         status: Optional[SessionStatus] = None,
         started_after: Optional[datetime] = None,
         started_before: Optional[datetime] = None,
@@ -54,8 +91,18 @@ class Query:
             started_after=parse_instant(started_after, "startedAfter"),
             started_before=parse_instant(started_before, "startedBefore"),
         )
-        cursor = decode_cursor(after) if after is not None else None
-        page = await ctx.services.sessions.page(user_id, where, first, cursor)
+        if after is not None and (last is not None or before is not None):
+            raise BadUserInput(
+                "page forward (first/after) or backward (last/before)", field="after"
+            )
+        if last is not None or before is not None:
+            end = decode_cursor(before) if before is not None else None
+            page = await ctx.services.sessions.page_backward(
+                user_id, where, last if last is not None else first, end
+            )
+        else:
+            cursor = decode_cursor(after) if after is not None else None
+            page = await ctx.services.sessions.page(user_id, where, first, cursor)
         edges = [
             SessionEdge(cursor=encode_cursor(f.session), node=FocusSession.from_frame(f))
             for f in page.frames
@@ -65,6 +112,8 @@ class Query:
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 end_cursor=edges[-1].cursor if edges else None,
+                has_previous_page=page.has_previous or after is not None,
+                start_cursor=edges[0].cursor if edges else None,
             ),
             user_id=user_id,
             where=where,

@@ -1,10 +1,9 @@
-"""How documents arrive: subscriptions need a socket; repeated documents are cached.
+"""How documents arrive: subscriptions need a stream; repeated documents are cached.
 
-Subscriptions over plain HTTP are refused with a coded error.
-
-Strawberry lets a POST carry a subscription for its streaming HTTP transports;
-sent as an ordinary request it would run as a query and fail with a null
-error. This answers such a request before execution instead.
+Subscriptions run over a WebSocket, or over HTTP as a stream (SSE or
+multipart, chosen by the Accept header). Sent as an ordinary request, a
+subscription would run as a query and fail with a null error: this answers
+such a request before execution with a coded error instead.
 """
 
 import contextlib
@@ -14,20 +13,34 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, GraphQLError, parse
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    parse,
+)
+from graphql import OperationType as CoreOperationType
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-MESSAGE = "subscriptions run over a WebSocket at /graphql (protocol graphql-transport-ws)"
+from focusgql.api.negotiation import wants_stream
+
+MESSAGE = (
+    "subscriptions run over a WebSocket at /graphql (protocol graphql-transport-ws), "
+    "or over HTTP with Accept: text/event-stream (graphql-sse) or multipart/mixed"
+)
 
 
 class SubscriptionsOverWebSocket(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         request = getattr(context.context, "request", None)
-        if context.operation_type is OperationType.SUBSCRIPTION and not isinstance(
-            request, WebSocket
+        if (
+            context.operation_type is OperationType.SUBSCRIPTION
+            and not isinstance(request, WebSocket)
+            and not wants_stream(getattr(request, "headers", {}).get("accept"))
         ):
             context.result = ExecutionResult(
                 data=None, errors=[GraphQLError(MESSAGE, extensions={"code": "BAD_USER_INPUT"})]
@@ -38,6 +51,20 @@ class SubscriptionsOverWebSocket(SchemaExtension):
 @lru_cache(maxsize=512)
 def _parse(query: str, **options: Any) -> DocumentNode:
     return parse(query, **options)
+
+
+def is_subscription(query: str | None, operation_name: str | None) -> bool:
+    """Whether the document's chosen operation is a subscription (False if unsure)."""
+    if not query:
+        return False
+    try:
+        document = _parse(query)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    return len(operations) == 1 and operations[0].operation is CoreOperationType.SUBSCRIPTION
 
 
 # Per schema (its validation rules, limits included, are fixed), the documents

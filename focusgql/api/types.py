@@ -59,8 +59,15 @@ class ScoreBreakdown:
         )
 
 
+@strawberry.interface(
+    description="An object with a globally unique id (Relay's Node): node(id:) finds it again."
+)
+class Node:
+    id: strawberry.ID
+
+
 @strawberry.type(description="A focus session with its live counters, exact at the moment read.")
-class FocusSession:
+class FocusSession(Node):
     id: strawberry.ID
     target_minutes: int
     content_id: Optional[str]
@@ -171,7 +178,7 @@ class DayStats:
 
 
 @strawberry.type
-class User:
+class User(Node):
     id: strawberry.ID
     email: str
     display_name: Optional[str]
@@ -231,6 +238,14 @@ class AuthPayload:
 class PageInfo:
     has_next_page: bool
     end_cursor: Optional[str]
+    has_previous_page: bool = strawberry.field(
+        default=False,
+        description="Whether sessions come before this page (newer ones, the order being "
+        "newest first): exact with last/before; with first/after, true after a cursor.",
+    )
+    start_cursor: Optional[str] = strawberry.field(
+        default=None, description="The first edge's cursor; null for an empty page."
+    )
 
 
 @strawberry.type

@@ -149,6 +149,13 @@ class SessionRepository(Protocol):
         self, user_id: str, where: SessionFilter, after: PageCursor | None, limit: int
     ) -> list[FocusSession]: ...
 
+    async def page_before(
+        self, user_id: str, where: SessionFilter, before: PageCursor | None, limit: int
+    ) -> list[FocusSession]:
+        """Up to `limit` sessions just before `before` in newest-first order (the
+        oldest ones without it), nearest to it first."""
+        ...
+
     async def count(self, user_id: str, where: SessionFilter) -> int: ...
 
     async def silent_since(self, deadline: datetime, limit: int) -> list[FocusSession]:

@@ -53,6 +53,7 @@ class SessionPolicy:
 class Page:
     frames: list[Frame]
     has_next: bool
+    has_previous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,21 @@ class SessionService:
         now = self.clock.now()
         frames = [Frame.at(await self._settle(s, now), now) for s in rows[:first]]
         return Page(frames=frames, has_next=len(rows) > first)
+
+    async def page_backward(
+        self, user_id: str, where: SessionFilter, last: int, before: PageCursor | None
+    ) -> Page:
+        """The `last` sessions before `before` (the oldest `last` without it),
+        newest first like every page."""
+        low, high = PAGE_SIZE_RANGE
+        if not low <= last <= high:
+            raise BadUserInput(f"last must be between {low} and {high}", field="last")
+        await self.running(user_id)
+        rows = await self.repo.page_before(user_id, where, before, last + 1)
+        now = self.clock.now()
+        kept = list(reversed(rows[:last]))
+        frames = [Frame.at(await self._settle(s, now), now) for s in kept]
+        return Page(frames=frames, has_next=before is not None, has_previous=len(rows) > last)
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
         await self.running(user_id)

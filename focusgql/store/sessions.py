@@ -300,6 +300,26 @@ class MongoSessionRepository:
         )
         return [self._read(raw) async for raw in cursor]
 
+    async def page_before(
+        self, user_id: str, where: SessionFilter, before: PageCursor | None, limit: int
+    ) -> list[FocusSession]:
+        query = _match(user_id, where)
+        if before is not None:
+            # Newer than the cursor: what comes before it in the newest-first order.
+            position = {
+                "$or": [
+                    {"started_at": {"$gt": before.started_at}},
+                    {"started_at": before.started_at, "_id": {"$gt": ObjectId(before.session_id)}},
+                ]
+            }
+            query = {"$and": [query, position]}
+        cursor = (
+            self._collection.find(query)
+            .sort([("started_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [self._read(raw) async for raw in cursor]
+
     async def count(self, user_id: str, where: SessionFilter) -> int:
         return await self._collection.count_documents(_match(user_id, where))
 
