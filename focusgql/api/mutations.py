@@ -59,6 +59,7 @@ class Mutation:
             input.target_minutes,
             input.content_id,
             input.idle_threshold_seconds,
+            input.tags,
         )
         return FocusSession.from_frame(created)
 
@@ -74,6 +75,7 @@ class Mutation:
             target_minutes=input.target_minutes,
             content_id=input.content_id,
             status=input.status.to_domain() if input.status else None,
+            tags=input.tags,
         )
         updated = await ctx.services.sessions.edit(
             await ctx.current_user_id(), parse_session_id(id), edit

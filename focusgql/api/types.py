@@ -12,6 +12,7 @@ from focusgql.api.context import Context
 from focusgql.domain.daily import DayTotals
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
 from focusgql.domain.session import Snapshot
+from focusgql.domain.tags import normalize_tag
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User as DomainUser
 from focusgql.services.ports import Frame, SessionFilter
@@ -64,6 +65,7 @@ class FocusSession:
     id: strawberry.ID
     target_minutes: int
     content_id: Optional[str]
+    tags: list[str] = strawberry.field(description="Lower-cased labels, in the order given.")
     status: SessionStatus
     started_at: datetime
     ended_at: Optional[datetime]
@@ -104,6 +106,7 @@ class FocusSession:
             id=strawberry.ID(session.id),
             target_minutes=session.target_minutes,
             content_id=session.content_id,
+            tags=list(session.tags),
             status=SessionStatus(t.status.value),
             started_at=t.started_at,
             ended_at=t.ended_at,
@@ -170,6 +173,16 @@ class DayStats:
         )
 
 
+@strawberry.type(description="A tag and how many of your sessions carry it.")
+class TagCount:
+    tag: str
+    sessions: int
+
+
+def _tag(tag: Optional[str]) -> Optional[str]:
+    return None if tag is None else normalize_tag(tag)
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
@@ -178,10 +191,13 @@ class User:
     timezone: str = strawberry.field(description="IANA name; days for streaks are local to it.")
     created_at: datetime
 
-    @strawberry.field(description="Totals and streaks, computed when asked.")
-    async def stats(self, info: Info[Context, None]) -> Stats:
+    @strawberry.field(
+        description="Totals and streaks, computed when asked; with `tag`, over the sessions "
+        "carrying it."
+    )
+    async def stats(self, info: Info[Context, None], tag: Optional[str] = None) -> Stats:
         user = await info.context.current_user()
-        stats = await info.context.services.stats.for_user(user)
+        stats = await info.context.services.stats.for_user(user, _tag(tag))
         return Stats(
             total_sessions=stats.total_sessions,
             completed_sessions=stats.completed_sessions,
@@ -205,10 +221,20 @@ class User:
         info: Info[Context, None],
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
+        tag: Annotated[
+            Optional[str],
+            strawberry.argument(description="Only the sessions carrying this tag."),
+        ] = None,
     ) -> list[DayStats]:
         user = await info.context.current_user()
-        days = await info.context.services.stats.daily(user, from_, to)
+        days = await info.context.services.stats.daily(user, from_, to, _tag(tag))
         return [DayStats.from_domain(day) for day in days]
+
+    @strawberry.field(description="Your tags and on how many sessions each is, most used first.")
+    async def tags(self, info: Info[Context, None]) -> list[TagCount]:
+        user = await info.context.current_user()
+        counts = await info.context.services.stats.tags(user)
+        return [TagCount(tag=tag, sessions=count) for tag, count in counts]
 
     @classmethod
     def from_domain(cls, user: DomainUser) -> "User":

@@ -70,6 +70,7 @@ def shows_only_activity_time(
         new.tab_switches == old.tab_switches
         and new.target_minutes == old.target_minutes
         and new.content_id == old.content_id
+        and new.tags == old.tags
         and new.focus_score == old.focus_score
         and new.user_id == old.user_id
         and nt.status is ot.status

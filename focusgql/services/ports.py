@@ -57,6 +57,8 @@ class SessionFilter:
     status: Status | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
+    tag: str | None = None
+    """Only sessions carrying this (normalized) tag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +157,18 @@ class SessionRepository(Protocol):
         """Running sessions whose last signal is at or before `deadline`."""
         ...
 
-    async def totals(self, user_id: str) -> SessionTotals: ...
+    async def totals(self, user_id: str, tag: str | None = None) -> SessionTotals:
+        """Over the user's sessions, or only those carrying `tag`."""
+        ...
 
     async def ended_between(
-        self, user_id: str, start: datetime, end: datetime
+        self, user_id: str, start: datetime, end: datetime, tag: str | None = None
     ) -> list[EndedSession]:
-        """The user's ended sessions with start <= ended_at < end."""
+        """The user's ended sessions with start <= ended_at < end (carrying `tag`, if given)."""
+        ...
+
+    async def tag_counts(self, user_id: str) -> list[tuple[str, int]]:
+        """Each tag of the user's sessions and how many carry it, most used first."""
         ...
 
 

@@ -16,6 +16,7 @@ from focusgql.domain.session import (
     check_idle_threshold,
     check_target_minutes,
 )
+from focusgql.domain.tags import normalize_tags
 from focusgql.domain.timeline import InvalidTransition, Status, start
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.ports import (
@@ -61,6 +62,8 @@ class SessionEdit:
     content_id: str | None = None
     clear_content_id: bool = False
     status: Status | None = None
+    tags: list[str] | None = None
+    """The new set of tags (replacing the old), or None to keep them."""
 
 
 class _Mailbox:
@@ -260,9 +263,11 @@ class SessionService:
         target_minutes: int,
         content_id: str | None = None,
         idle_threshold: int | None = None,
+        tags: list[str] | None = None,
     ) -> Frame:
         check_target_minutes(target_minutes)
         check_content_id(content_id)
+        normalized_tags = normalize_tags(tags or ())
         threshold = check_idle_threshold(
             self.policy.idle_threshold if idle_threshold is None else idle_threshold
         )
@@ -280,6 +285,7 @@ class SessionService:
                 timeline=start(now, threshold),
                 last_activity_at=now,
                 last_signal_at=now,
+                tags=normalized_tags,
             )
             try:
                 created = await self.repo.add(session)
@@ -293,13 +299,26 @@ class SessionService:
         if edit.target_minutes is not None:
             check_target_minutes(edit.target_minutes)
         check_content_id(edit.content_id)
+        tags = None if edit.tags is None else normalize_tags(edit.tags)
         if edit.status is not None and not edit.status.is_running:
             raise BadUserInput(
                 "status may only be ACTIVE or PAUSED; use endSession", field="status"
             )
 
+        only_tags = (
+            tags is not None
+            and edit.target_minutes is None
+            and edit.content_id is None
+            and not edit.clear_content_id
+            and edit.status is None
+        )
+
         def apply(session: FocusSession, now: datetime) -> FocusSession:
             if not session.status.is_running:
+                if only_tags and tags is not None:
+                    # Sorting old sessions into projects after the fact is what
+                    # tags are for; nothing else of an ended session changes.
+                    return session if tags == session.tags else replace(session, tags=tags)
                 raise Conflict(f"session is {session.status.value}", status=session.status.value)
             timeline = session.timeline
             try:
@@ -322,6 +341,7 @@ class SessionService:
                 content_id=content_id,
                 last_signal_at=now,
                 last_activity_at=now if resumed else session.last_activity_at,
+                tags=session.tags if tags is None else tags,
             )
 
         return await self._change(user_id, session_id, apply)

@@ -44,10 +44,11 @@ class StatsService:
         self.clock = clock
         self.settle = settle
 
-    async def for_user(self, user: User) -> Stats:
+    async def for_user(self, user: User, tag: str | None = None) -> Stats:
+        """Over all the user's sessions, or only those carrying `tag`."""
         if self.settle is not None:
             await self.settle(user.id)
-        totals = await self.repo.totals(user.id)
+        totals = await self.repo.totals(user.id, tag)
         days = streaks(streak_instants(totals.completed), user.zone, self.clock.now())
         average = (
             Fraction(totals.score_sum, totals.ended_sessions) if totals.ended_sessions else None
@@ -62,11 +63,18 @@ class StatsService:
             longest_streak=days.longest,
         )
 
-    async def daily(self, user: User, first: date, last: date) -> list[DayTotals]:
-        """One entry per day of first..last (inclusive) in the user's timezone."""
+    async def daily(
+        self, user: User, first: date, last: date, tag: str | None = None
+    ) -> list[DayTotals]:
+        """One entry per day of first..last (inclusive) in the user's timezone,
+        over the sessions carrying `tag` if one is given."""
         check_range(first, last)
         if self.settle is not None:
             await self.settle(user.id)
         start, end = utc_span(first, last, user.zone)
-        ended = await self.repo.ended_between(user.id, start, end)
+        ended = await self.repo.ended_between(user.id, start, end, tag)
         return daily_totals(ended, first, last, user.zone)
+
+    async def tags(self, user: User) -> list[tuple[str, int]]:
+        """The user's tags with how many sessions carry each, most used first."""
+        return await self.repo.tag_counts(user.id)
