@@ -21,6 +21,9 @@ class RegisterInput:
 class UpdateProfileInput:
     display_name: Optional[str] = None
     timezone: Optional[str] = None
+    daily_goal_minutes: Optional[int] = strawberry.field(
+        default=None, description="Focus minutes aimed for each local day: 0 (none) to 1440."
+    )
 
 
 @strawberry.input

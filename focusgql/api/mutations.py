@@ -36,12 +36,13 @@ class Mutation:
         return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
 
     @strawberry.mutation(
-        description="Change your display name or timezone.", extensions=[RateLimit("mutation")]
+        description="Change your display name, timezone or daily goal.",
+        extensions=[RateLimit("mutation")],
     )
     async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> User:
         ctx = info.context
         user = await ctx.services.accounts.update_profile(
-            await ctx.current_user(), input.display_name, input.timezone
+            await ctx.current_user(), input.display_name, input.timezone, input.daily_goal_minutes
         )
         ctx.sign_in_connection(user)
         return User.from_domain(user)

@@ -9,13 +9,13 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.domain.daily import DayTotals
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
 from focusgql.domain.session import Snapshot
 from focusgql.domain.tags import normalize_tag
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User as DomainUser
 from focusgql.services.ports import Frame, SessionFilter
+from focusgql.services.stats import DayWithGoal
 
 
 @strawberry.enum(description="Where a session is in its life.")
@@ -95,6 +95,13 @@ class FocusSession:
 
     idle_threshold_seconds: int
     last_activity_at: datetime
+    daily_goal_minutes: Optional[int] = strawberry.field(
+        description="Your daily goal (0 for none), on sessionTicks frames; null elsewhere."
+    )
+    today_focus_seconds: Optional[int] = strawberry.field(
+        description="On sessionTicks frames: today's focus seconds (your timezone) counting "
+        "this session as if it ended now, for progress toward the daily goal; null elsewhere."
+    )
     as_of: datetime = strawberry.field(description="The instant these counters are exact for.")
     snapshot: strawberry.Private[Snapshot]
 
@@ -122,6 +129,8 @@ class FocusSession:
             snapshot=snap,
             idle_threshold_seconds=t.idle_threshold,
             last_activity_at=session.last_activity_at,
+            daily_goal_minutes=None if frame.goal is None else frame.goal.goal_minutes,
+            today_focus_seconds=frame.goal_progress,
             as_of=snap.at,
         )
 
@@ -141,6 +150,10 @@ class Stats:
         description="Consecutive local days with a COMPLETED session, ending today or yesterday."
     )
     longest_streak: int
+    goal_streak: int = strawberry.field(
+        description="Consecutive local days whose focus met dailyGoalMinutes (every session "
+        "counted, whatever the tag), ending today or yesterday; 0 without a goal."
+    )
 
 
 LocalDate = date
@@ -160,11 +173,18 @@ class DayStats:
     average_focus_score: Optional[float] = strawberry.field(
         description="Mean focusScore of the sessions that ended this day; null when none did."
     )
+    goal_minutes: int = strawberry.field(description="Your daily goal (0 for none).")
+    goal_met: bool = strawberry.field(
+        description="Whether the day's focus over every session (whatever the tag) met the goal."
+    )
 
     @classmethod
-    def from_domain(cls, day: DayTotals) -> "DayStats":
+    def from_domain(cls, entry: DayWithGoal) -> "DayStats":
+        day = entry.totals
         average = day.average_focus_score
         return cls(
+            goal_minutes=entry.goal_minutes,
+            goal_met=entry.met,
             date=day.day,
             focus_seconds=day.focus_seconds,
             sessions=day.sessions,
@@ -190,6 +210,9 @@ class User:
     display_name: Optional[str]
     timezone: str = strawberry.field(description="IANA name; days for streaks are local to it.")
     created_at: datetime
+    daily_goal_minutes: int = strawberry.field(
+        description="Focus minutes aimed for each local day; 0 for no goal."
+    )
 
     @strawberry.field(
         description="Totals and streaks, computed when asked; with `tag`, over the sessions "
@@ -208,6 +231,7 @@ class User:
             last_focus_score=stats.last_focus_score,
             current_streak=stats.current_streak,
             longest_streak=stats.longest_streak,
+            goal_streak=stats.goal_streak,
         )
 
     @strawberry.field(
@@ -227,7 +251,7 @@ class User:
         ] = None,
     ) -> list[DayStats]:
         user = await info.context.current_user()
-        days = await info.context.services.stats.daily(user, from_, to, _tag(tag))
+        days = await info.context.services.stats.daily_with_goal(user, from_, to, _tag(tag))
         return [DayStats.from_domain(day) for day in days]
 
     @strawberry.field(description="Your tags and on how many sessions each is, most used first.")
@@ -244,6 +268,7 @@ class User:
             display_name=user.display_name,
             timezone=user.timezone,
             created_at=user.created_at,
+            daily_goal_minutes=user.daily_goal_minutes,
         )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from focusgql.auth import DUMMY_HASH, TokenIssuer, hash_password, verify_password
 from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, Unauthenticated
+from focusgql.domain.goals import check_daily_goal
 from focusgql.domain.user import (
     PASSWORD_LENGTH_RANGE,
     User,
@@ -84,7 +85,11 @@ class AccountService:
         return TokenSignIn(user=user, valid_until=verified.valid_until)
 
     async def update_profile(
-        self, user: User, display_name: str | None = None, timezone: str | None = None
+        self,
+        user: User,
+        display_name: str | None = None,
+        timezone: str | None = None,
+        daily_goal_minutes: int | None = None,
     ) -> User:
         changed = replace(
             user,
@@ -92,6 +97,9 @@ class AccountService:
             if display_name is not None
             else user.display_name,
             timezone=check_timezone(timezone) if timezone is not None else user.timezone,
+            daily_goal_minutes=user.daily_goal_minutes
+            if daily_goal_minutes is None
+            else check_daily_goal(daily_goal_minutes),
         )
         return await self.repo.update(changed)
 

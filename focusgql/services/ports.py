@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from focusgql.domain.daily import EndedSession
+from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status
@@ -19,16 +20,26 @@ class Frame:
     `encoded` caches its serialized forms so each is built once too.
     """
 
-    __slots__ = ("encoded", "session", "snapshot")
+    __slots__ = ("encoded", "goal", "session", "snapshot")
 
-    def __init__(self, session: FocusSession, snapshot: Snapshot) -> None:
+    def __init__(
+        self, session: FocusSession, snapshot: Snapshot, goal: GoalBaseline | None = None
+    ) -> None:
         self.session = session
         self.snapshot = snapshot
+        self.goal = goal
+        """Set on live frames: what today's goal progress adds this session to."""
         self.encoded: dict[object, str] = {}
 
     @classmethod
-    def at(cls, session: FocusSession, now: datetime) -> "Frame":
-        return cls(session, snapshot(session, now))
+    def at(cls, session: FocusSession, now: datetime, goal: GoalBaseline | None = None) -> "Frame":
+        return cls(session, snapshot(session, now), goal)
+
+    @property
+    def goal_progress(self) -> int | None:
+        """Today's focus seconds with this session counted as if it ended now."""
+        goal = self.goal
+        return None if goal is None else goal.progress(self.snapshot.active, self.snapshot.at)
 
 
 Sink = Callable[[Frame], None]
@@ -204,11 +215,16 @@ class LiveHub(Protocol):
         ...
 
     def follow(
-        self, session: FocusSession, sink: Sink, shows_activity_time: bool = True
+        self,
+        session: FocusSession,
+        sink: Sink,
+        shows_activity_time: bool = True,
+        goal: GoalBaseline | None = None,
     ) -> "Following":
         """`sink` gets a frame at once, then one on every tick and change, the
         last being the ended session's, until the following is closed; unless
-        `shows_activity_time`, not for an activity that changes no counter."""
+        `shows_activity_time`, not for an activity that changes no counter.
+        With `goal`, frames carry today's goal progress."""
         ...
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -10,6 +10,7 @@ from pymongo.errors import PyMongoError
 
 from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, NotFound
+from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.session import (
     FocusSession,
     check_content_id,
@@ -111,6 +112,8 @@ class SessionService:
         self.policy = policy
         self.checkpointer = checkpointer
         self._background: set[asyncio.Task[None]] = set()
+        self.goals: Callable[[str], Awaitable[GoalBaseline | None]] | None = None
+        """Today's goal baseline of a person, for live frames (wired to StatsService)."""
         self.signals = SignalCommitter(
             repo,
             clock,
@@ -190,7 +193,8 @@ class SessionService:
         if now - session.last_signal_at >= self.policy.keepalive_every:
             # Quiet a while already: signal at once; run_keep_alive does the rest.
             self._spawn(self._keep_alive(session.id, now))
-        following = self.hub.follow(session, sink, shows_activity_time)
+        goal = await self.goals(user_id) if self.goals is not None else None
+        following = self.hub.follow(session, sink, shows_activity_time, goal)
         try:
             # A change made elsewhere between our read and the channel's start
             # reached no channel: read once more now that one listens.

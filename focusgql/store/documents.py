@@ -15,6 +15,7 @@ class UserDocument(Document):
     display_name: str | None = None
     timezone: str = "UTC"
     created_at: datetime
+    daily_goal_minutes: int = 0
 
     class Settings:
         name = "users"

@@ -27,6 +27,7 @@ def to_domain(raw: Raw) -> User:
         display_name=raw.get("display_name"),
         timezone=raw.get("timezone", "UTC"),
         created_at=created_at,
+        daily_goal_minutes=raw.get("daily_goal_minutes", 0),
     )
 
 
@@ -47,6 +48,7 @@ class MongoUserRepository:
                     "display_name": user.display_name,
                     "timezone": user.timezone,
                     "created_at": user.created_at,
+                    "daily_goal_minutes": user.daily_goal_minutes,
                 }
             )
         except DuplicateKeyError as error:
@@ -66,6 +68,12 @@ class MongoUserRepository:
     async def update(self, user: User) -> User:
         await self._collection.update_one(
             {"_id": ObjectId(user.id)},
-            {"$set": {"display_name": user.display_name, "timezone": user.timezone}},
+            {
+                "$set": {
+                    "display_name": user.display_name,
+                    "timezone": user.timezone,
+                    "daily_goal_minutes": user.daily_goal_minutes,
+                }
+            },
         )
         return user
