@@ -58,8 +58,10 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     users = MongoUserRepository()
     stats = StatsService(sessions_repo, clock, settle=sessions.running, users=users)
     sessions.goals = stats.goal_baseline
+    accounts = AccountService(users, tokens, clock)
+    accounts.erasers.append(sessions.delete_all)
     services = Services(
-        accounts=AccountService(users, tokens, clock),
+        accounts=accounts,
         sessions=sessions,
         # Reading the running session settles one that lapsed unread.
         stats=stats,

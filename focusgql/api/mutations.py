@@ -48,6 +48,20 @@ class Mutation:
         return User.from_domain(user)
 
     @strawberry.mutation(
+        description=(
+            "Delete your account and everything of yours (sessions, webhooks), confirmed "
+            "with your password; your tokens stop working and your open sockets close."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def delete_account(self, info: Info[Context, None], password: str) -> strawberry.ID:
+        ctx = info.context
+        user = await ctx.current_user()
+        await ctx.services.accounts.delete_account(user, password)
+        ctx.services.sockets.close_user(user.id, asking=ctx.request)
+        return strawberry.ID(user.id)
+
+    @strawberry.mutation(
         description="Start a session; a running one ends as ABANDONED.",
         extensions=[RateLimit("mutation")],
     )

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from focusgql.services.ports import EmailTaken, UserRepository
 
 log = logging.getLogger(__name__)
 
+Eraser = Callable[[str], Awaitable[object]]
+
 
 @dataclass(frozen=True, slots=True)
 class SignedIn:
@@ -39,6 +42,11 @@ class AccountService:
         self.repo = repo
         self.tokens = tokens
         self.clock = clock
+        self.erasers: list[Eraser] = []
+        """What else holds a person's data (sessions, webhooks): each removes theirs."""
+        self.on_deleted: list[Callable[[str], None]] = []
+        """Told of a deleted account, to let go of what this process holds of it
+        (cached tokens, open sockets)."""
 
     async def register(
         self, email: str, password: str, display_name: str | None = None, timezone: str = "UTC"
@@ -102,6 +110,25 @@ class AccountService:
             else check_daily_goal(daily_goal_minutes),
         )
         return await self.repo.update(changed)
+
+    async def delete_account(self, user: User, password: str) -> None:
+        """Remove the person and everything of theirs, once they confirm with
+        their password. The account goes first, so from then on their tokens
+        name nobody (every request checks the account exists); the erasers
+        then run twice, the second time for anything a request that passed
+        that check just before wrote meanwhile."""
+        if len(password) > PASSWORD_LENGTH_RANGE[1]:
+            raise BadUserInput("the password is not right", field="password")
+        password_hash = await self.repo.password_hash(user.id) or DUMMY_HASH
+        if not await asyncio.to_thread(verify_password, password_hash, password):
+            raise BadUserInput("the password is not right", field="password")
+        await self.repo.delete(user.id)
+        for _ in range(2):
+            for erase in self.erasers:
+                await erase(user.id)
+        for listener in self.on_deleted:
+            listener(user.id)
+        log.info("deleted user %s and their data", user.id)
 
     def _signed_in(self, user: User) -> SignedIn:
         return SignedIn(token=self.tokens.issue(user.id, self.clock.now()), user=user)

@@ -178,6 +178,10 @@ class SessionRepository(Protocol):
         """The user's ended sessions with start <= ended_at < end (carrying `tag`, if given)."""
         ...
 
+    async def delete_for_user(self, user_id: str) -> list[str]:
+        """Remove every session of the user and their unfolded signals; their ids."""
+        ...
+
     async def tag_counts(self, user_id: str) -> list[tuple[str, int]]:
         """Each tag of the user's sessions and how many carry it, most used first."""
         ...
@@ -197,6 +201,12 @@ class UserRepository(Protocol):
         ...
 
     async def update(self, user: User) -> User: ...
+
+    async def password_hash(self, user_id: str) -> str | None: ...
+
+    async def delete(self, user_id: str) -> bool:
+        """Remove the user; whether they were there."""
+        ...
 
 
 class LiveHub(Protocol):

@@ -372,6 +372,15 @@ class SessionService:
             self.observe(session.ended(self.clock.now(), Status.ABANDONED))
         return session.id
 
+    async def delete_all(self, user_id: str) -> int:
+        """Remove every session of the person (their account is going); watchers
+        see running ones end. How many there were."""
+        await self.signals.settled()
+        ids = await self.repo.delete_for_user(user_id)
+        for session_id in ids:
+            self.observe_deleted(session_id)
+        return len(ids)
+
     async def record_activity(self, user_id: str, session_id: str) -> Frame:
         """Mark the current second active (see signals.py: stored by group commit)."""
         return await self.signals.signal(user_id, session_id, Signal.ACTIVITY)

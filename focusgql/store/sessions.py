@@ -396,6 +396,18 @@ class MongoSessionRepository:
             async for raw in cursor
         ]
 
+    async def delete_for_user(self, user_id: str) -> list[str]:
+        owner = {"user_id": ObjectId(user_id)}
+        ids = [str(raw["_id"]) async for raw in self._collection.find(owner, projection={"_id": 1})]
+        result = await self._collection.delete_many(owner)
+        self.documents_written += result.deleted_count
+        for session_id in ids:
+            self.journal.discard(session_id)
+        # Journal documents that named only these sessions go now, not at the
+        # next checkpoint; the rest go once their other sessions take them.
+        await self.journal.drop_folded(within=10)
+        return ids
+
     async def tag_counts(self, user_id: str) -> list[tuple[str, int]]:
         """Each tag the user's sessions carry and on how many, most used first."""
         rows = await (

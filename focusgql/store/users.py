@@ -65,6 +65,20 @@ class MongoUserRepository:
         raw = await self._collection.find_one({"email": email})
         return (to_domain(raw), raw["password_hash"]) if raw else None
 
+    async def password_hash(self, user_id: str) -> str | None:
+        if not ObjectId.is_valid(user_id):
+            return None
+        raw = await self._collection.find_one(
+            {"_id": ObjectId(user_id)}, projection={"password_hash": 1}
+        )
+        return str(raw["password_hash"]) if raw else None
+
+    async def delete(self, user_id: str) -> bool:
+        if not ObjectId.is_valid(user_id):
+            return False
+        result = await self._collection.delete_one({"_id": ObjectId(user_id)})
+        return result.deleted_count == 1
+
     async def update(self, user: User) -> User:
         await self._collection.update_one(
             {"_id": ObjectId(user.id)},
