@@ -34,6 +34,11 @@ async def leftovers(settings: Settings, needles: list[str]) -> list[tuple[str, s
     return found
 
 
+def close_of(error: websockets.ConnectionClosed) -> tuple[int, str]:
+    assert error.rcvd is not None, "closed without a close frame"
+    return error.rcvd.code, error.rcvd.reason
+
+
 async def socket(server: RunningServer, token: str) -> Any:
     ws = await websockets.connect(server.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")])
     await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
@@ -73,14 +78,11 @@ async def test_deleting_an_account_leaves_nothing_of_it(
         async with asyncio.timeout(5):
             while True:
                 messages.append(json.loads(await watching.recv()))
-    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
-        4403,
-        "Forbidden: account deleted",
-    )
+    assert close_of(closed.value) == (4403, "Forbidden: account deleted")
     with pytest.raises(websockets.ConnectionClosed) as closed:
         async with asyncio.timeout(5):
             await idle.recv()
-    assert closed.value.rcvd.code == 4403
+    assert close_of(closed.value)[0] == 4403
     statuses = [m["payload"]["data"]["sessionTicks"]["status"] for m in messages if "payload" in m]
     assert statuses in ([], ["ABANDONED"])
 
@@ -90,7 +92,7 @@ async def test_deleting_an_account_leaves_nothing_of_it(
         assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], body
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await socket(server, alice.token)
-    assert closed.value.rcvd.code == 4403
+    assert close_of(closed.value)[0] == 4403
     relogin = await alice.as_user(None).raw(
         "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
         {"e": email, "p": PASSWORD},
