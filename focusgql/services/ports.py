@@ -1,6 +1,6 @@
 """What the services need from storage and the live hub; `store/` and `live` implement these."""
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -180,6 +180,10 @@ class SessionRepository(Protocol):
 
     async def delete_for_user(self, user_id: str) -> list[str]:
         """Remove every session of the user and their unfolded signals; their ids."""
+        ...
+
+    def all_for_user(self, user_id: str) -> AsyncIterator[FocusSession]:
+        """Every session of the user, oldest first, read lazily in batches."""
         ...
 
     async def tag_counts(self, user_id: str) -> list[tuple[str, int]]:

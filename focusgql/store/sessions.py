@@ -1,5 +1,6 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -407,6 +408,17 @@ class MongoSessionRepository:
         # next checkpoint; the rest go once their other sessions take them.
         await self.journal.drop_folded(within=10)
         return ids
+
+    async def all_for_user(self, user_id: str) -> AsyncIterator[FocusSession]:
+        # The driver fetches the cursor in batches: memory stays flat however
+        # many sessions there are.
+        cursor = (
+            self._collection.find({"user_id": ObjectId(user_id)})
+            .sort([("started_at", ASCENDING), ("_id", ASCENDING)])
+            .batch_size(500)
+        )
+        async for raw in cursor:
+            yield self._read(raw)
 
     async def tag_counts(self, user_id: str) -> list[tuple[str, int]]:
         """Each tag the user's sessions carry and on how many, most used first."""
