@@ -118,10 +118,17 @@ async def test_a_large_export_is_streamed(
         )
     assert settings.mongodb_uri
     client = make_client(settings.mongodb_uri)
+    sessions = client[settings.database]["sessions"]
     try:
-        await client[settings.database]["sessions"].insert_many(docs)
+        await sessions.insert_many(docs)
+        await check_streamed(server, person, docs)
     finally:
+        # The collection is shared by the whole run: leave it as it was.
+        await sessions.delete_many({"user_id": ObjectId(user_id)})
         await client.close()
+
+
+async def check_streamed(server: RunningServer, person: Client, docs: list[dict[str, Any]]) -> None:
     chunks = 0
     body = bytearray()
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
@@ -132,5 +139,5 @@ async def test_a_large_export_is_streamed(
                 chunks += 1
                 body += chunk
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
-    assert len(rows) == count and chunks > 1
+    assert len(rows) == len(docs) and chunks > 1
     assert [r["id"] for r in rows] == [str(d["_id"]) for d in docs]
