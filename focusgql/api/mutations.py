@@ -45,6 +45,7 @@ class Mutation:
             await ctx.current_user(), input.display_name, input.timezone, input.daily_goal_minutes
         )
         ctx.sign_in_connection(user)
+        await ctx.services.sessions.goal_changed(user.id)
         return User.from_domain(user)
 
     @strawberry.mutation(

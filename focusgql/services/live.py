@@ -328,6 +328,12 @@ class LiveHub:
         if channel is not None:
             channel.hold(held)
 
+    def set_goal(self, session_id: str, goal: GoalBaseline) -> None:
+        channel = self._channels.get(session_id)
+        if channel is not None:
+            channel.goal = goal
+            channel._broadcast(self.clock.now())
+
     def follow(
         self,
         session: FocusSession,

@@ -228,6 +228,10 @@ class LiveHub(Protocol):
         """Hold (or release) a session's ticks while a change to it is being stored."""
         ...
 
+    def set_goal(self, session_id: str, goal: GoalBaseline) -> None:
+        """A new goal baseline for a watched session; its watchers get a frame."""
+        ...
+
     def follow(
         self,
         session: FocusSession,

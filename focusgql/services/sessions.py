@@ -147,6 +147,21 @@ class SessionService:
             ids.update(self.checkpointer.tracked_ids())
         return sorted(ids)
 
+    async def goal_changed(self, user_id: str) -> None:
+        """The person's goal (or timezone) changed: the live frames of their
+        watched session here carry the new baseline from now on."""
+        if self.goals is None:
+            return
+        mine = [
+            i for i in self.hub.watched_ids() if (s := self.hub.known(i)) and s.user_id == user_id
+        ]
+        if not mine:
+            return
+        goal = await self.goals(user_id)
+        if goal is not None:
+            for session_id in mine:
+                self.hub.set_goal(session_id, goal)
+
     def observe_deleted(self, session_id: str) -> None:
         known = self.known(session_id)
         if known is not None and known.status.is_running:

@@ -102,6 +102,13 @@ async def test_live_frames_carry_todays_progress(
                 "todayFocusSeconds": 50 + second,
                 "dailyGoalMinutes": 2,
             }
+        # A new goal reaches the running subscription at once.
+        await alice.execute(GOAL, {"g": 5})
+        assert await frame() == {
+            "elapsedSeconds": 3,
+            "todayFocusSeconds": 53,
+            "dailyGoalMinutes": 5,
+        }
     # Elsewhere than on the live frames the fields are null.
     read = await alice.execute(
         "query($id: ID!) { session(id: $id) { todayFocusSeconds dailyGoalMinutes } }",
