@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from focusgql.api.export import ExportEndpoints
 from focusgql.api.schema import build_schema
 from focusgql.api.view import FocusGraphQL
 from focusgql.auth import load_or_create_secret
@@ -23,6 +24,7 @@ from focusgql.clock import Clock, SystemClock
 from focusgql.gcpolicy import PauseWatch, freeze_what_is_loaded
 from focusgql.logs import RequestIdMiddleware
 from focusgql.redact import install as redact_tokens_in_logs
+from focusgql.services.export import ExportService
 from focusgql.settings import Settings
 from focusgql.store.changes import ChangeFeed, JournalFeed
 from focusgql.store.mongo import EmbeddedServer, init_database, make_client, ping
@@ -136,12 +138,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             status_code=200 if database else 503,
         )
 
+    async def export(request: Request) -> Response:
+        wiring = request.app.state.wiring
+        endpoints = ExportEndpoints(
+            wiring.services.accounts, ExportService(wiring.sessions_repo, clock)
+        )
+        return await endpoints(request)
+
     async def home(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
     app = Starlette(
         routes=[
             Route("/health", health),
+            Route("/export.{kind}", export),
             Route("/metrics", metrics),
             Route("/", home),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -55,11 +55,16 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
         fold_writes_per_second=settings.fold_writes_per_second,
     )
     sessions = SessionService(sessions_repo, hub, clock, policy, checkpointer, signal_policy)
+    users = MongoUserRepository()
+    stats = StatsService(sessions_repo, clock, settle=sessions.running, users=users)
+    sessions.goals = stats.goal_baseline
+    accounts = AccountService(users, tokens, clock)
+    accounts.erasers.append(sessions.delete_all)
     services = Services(
-        accounts=AccountService(MongoUserRepository(), tokens, clock),
+        accounts=accounts,
         sessions=sessions,
         # Reading the running session settles one that lapsed unread.
-        stats=StatsService(sessions_repo, clock, settle=sessions.running),
+        stats=stats,
         limits=RateLimiter(rate_policy(settings)),
         metrics=metrics,
     )

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from focusgql.api.sockets import UserSockets
 from focusgql.domain.errors import FocusError, Unauthenticated
 from focusgql.domain.user import User
 from focusgql.metrics import Metrics
@@ -23,6 +24,7 @@ class Services:
     stats: StatsService
     limits: RateLimiter = field(default_factory=RateLimiter)
     metrics: Metrics = field(default_factory=Metrics)
+    sockets: UserSockets = field(default_factory=UserSockets)
 
 
 @dataclass(slots=True)

@@ -21,6 +21,9 @@ class RegisterInput:
 class UpdateProfileInput:
     display_name: Optional[str] = None
     timezone: Optional[str] = None
+    daily_goal_minutes: Optional[int] = strawberry.field(
+        default=None, description="Focus minutes aimed for each local day: 0 (none) to 1440."
+    )
 
 
 @strawberry.input
@@ -34,6 +37,11 @@ class CreateSessionInput:
         description="Seconds without activity before ticks count as idle: 5 to 3600; "
         "the server default (15) when omitted.",
     )
+    tags: Optional[list[str]] = strawberry.field(
+        default=None,
+        description="Up to 10 labels of 1 to 40 characters; trimmed, case-insensitive "
+        "(kept lower-cased), duplicates dropped.",
+    )
 
 
 @strawberry.input
@@ -42,4 +50,9 @@ class UpdateSessionInput:
     content_id: Optional[str] = None
     status: Optional[SessionStatus] = strawberry.field(
         default=None, description="PAUSED pauses, ACTIVE resumes; end with endSession."
+    )
+    tags: Optional[list[str]] = strawberry.field(
+        default=None,
+        description="Replaces the session's tags (an empty list clears them). The only "
+        "change an ended session accepts.",
     )

@@ -36,15 +36,31 @@ class Mutation:
         return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
 
     @strawberry.mutation(
-        description="Change your display name or timezone.", extensions=[RateLimit("mutation")]
+        description="Change your display name, timezone or daily goal.",
+        extensions=[RateLimit("mutation")],
     )
     async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> User:
         ctx = info.context
         user = await ctx.services.accounts.update_profile(
-            await ctx.current_user(), input.display_name, input.timezone
+            await ctx.current_user(), input.display_name, input.timezone, input.daily_goal_minutes
         )
         ctx.sign_in_connection(user)
+        await ctx.services.sessions.goal_changed(user.id)
         return User.from_domain(user)
+
+    @strawberry.mutation(
+        description=(
+            "Delete your account and everything of yours (sessions, webhooks), confirmed "
+            "with your password; your tokens stop working and your open sockets close."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def delete_account(self, info: Info[Context, None], password: str) -> strawberry.ID:
+        ctx = info.context
+        user = await ctx.current_user()
+        await ctx.services.accounts.delete_account(user, password)
+        ctx.services.sockets.close_user(user.id, asking=ctx.request)
+        return strawberry.ID(user.id)
 
     @strawberry.mutation(
         description="Start a session; a running one ends as ABANDONED.",
@@ -59,6 +75,7 @@ class Mutation:
             input.target_minutes,
             input.content_id,
             input.idle_threshold_seconds,
+            input.tags,
         )
         return FocusSession.from_frame(created)
 
@@ -74,6 +91,7 @@ class Mutation:
             target_minutes=input.target_minutes,
             content_id=input.content_id,
             status=input.status.to_domain() if input.status else None,
+            tags=input.tags,
         )
         updated = await ctx.services.sessions.edit(
             await ctx.current_user_id(), parse_session_id(id), edit

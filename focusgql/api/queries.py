@@ -1,7 +1,7 @@
 """Query resolvers: parse, ask the service, map."""
 
 from datetime import datetime
-from typing import Optional
+from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +18,7 @@ from focusgql.api.types import (
     User,
 )
 from focusgql.domain.errors import BadUserInput, NotFound
+from focusgql.domain.tags import normalize_tag
 from focusgql.services.ports import SessionFilter
 
 
@@ -83,6 +84,10 @@ class Query:
         status: Optional[SessionStatus] = None,
         started_after: Optional[datetime] = None,
         started_before: Optional[datetime] = None,
+        tag: Annotated[
+            Optional[str],
+            strawberry.argument(description="Only sessions carrying this tag (case-insensitive)."),
+        ] = None,
     ) -> SessionConnection:
         ctx = info.context
         user_id = await ctx.current_user_id()
@@ -90,6 +95,7 @@ class Query:
             status=status.to_domain() if status else None,
             started_after=parse_instant(started_after, "startedAfter"),
             started_before=parse_instant(started_before, "startedBefore"),
+            tag=None if tag is None else normalize_tag(tag),
         )
         if after is not None and (last is not None or before is not None):
             raise BadUserInput(

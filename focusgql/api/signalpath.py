@@ -125,6 +125,11 @@ class TokenCache:
         self.clock = clock
         self._known: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
 
+    def forget_user(self, user_id: str) -> None:
+        """The account is gone: its tokens must be checked again (and fail)."""
+        for token in [t for t, (who, _) in self._known.items() if who == user_id]:
+            del self._known[token]
+
     async def user_id(self, token: str) -> str:
         now = self.clock.now()
         known = self._known.get(token)

@@ -9,12 +9,13 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.domain.daily import DayTotals
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
 from focusgql.domain.session import Snapshot
+from focusgql.domain.tags import normalize_tag
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User as DomainUser
 from focusgql.services.ports import Frame, SessionFilter
+from focusgql.services.stats import DayWithGoal
 
 
 @strawberry.enum(description="Where a session is in its life.")
@@ -71,6 +72,7 @@ class FocusSession(Node):
     id: strawberry.ID
     target_minutes: int
     content_id: Optional[str]
+    tags: list[str] = strawberry.field(description="Lower-cased labels, in the order given.")
     status: SessionStatus
     started_at: datetime
     ended_at: Optional[datetime]
@@ -100,6 +102,13 @@ class FocusSession(Node):
 
     idle_threshold_seconds: int
     last_activity_at: datetime
+    daily_goal_minutes: Optional[int] = strawberry.field(
+        description="Your daily goal (0 for none), on sessionTicks frames; null elsewhere."
+    )
+    today_focus_seconds: Optional[int] = strawberry.field(
+        description="On sessionTicks frames: today's focus seconds (your timezone) counting "
+        "this session as if it ended now, for progress toward the daily goal; null elsewhere."
+    )
     as_of: datetime = strawberry.field(description="The instant these counters are exact for.")
     snapshot: strawberry.Private[Snapshot]
 
@@ -111,6 +120,7 @@ class FocusSession(Node):
             id=strawberry.ID(session.id),
             target_minutes=session.target_minutes,
             content_id=session.content_id,
+            tags=list(session.tags),
             status=SessionStatus(t.status.value),
             started_at=t.started_at,
             ended_at=t.ended_at,
@@ -126,6 +136,8 @@ class FocusSession(Node):
             snapshot=snap,
             idle_threshold_seconds=t.idle_threshold,
             last_activity_at=session.last_activity_at,
+            daily_goal_minutes=None if frame.goal is None else frame.goal.goal_minutes,
+            today_focus_seconds=frame.goal_progress,
             as_of=snap.at,
         )
 
@@ -145,6 +157,10 @@ class Stats:
         description="Consecutive local days with a COMPLETED session, ending today or yesterday."
     )
     longest_streak: int
+    goal_streak: int = strawberry.field(
+        description="Consecutive local days whose focus met dailyGoalMinutes (every session "
+        "counted, whatever the tag), ending today or yesterday; 0 without a goal."
+    )
 
 
 LocalDate = date
@@ -164,17 +180,34 @@ class DayStats:
     average_focus_score: Optional[float] = strawberry.field(
         description="Mean focusScore of the sessions that ended this day; null when none did."
     )
+    goal_minutes: int = strawberry.field(description="Your daily goal (0 for none).")
+    goal_met: bool = strawberry.field(
+        description="Whether the day's focus over every session (whatever the tag) met the goal."
+    )
 
     @classmethod
-    def from_domain(cls, day: DayTotals) -> "DayStats":
+    def from_domain(cls, entry: DayWithGoal) -> "DayStats":
+        day = entry.totals
         average = day.average_focus_score
         return cls(
+            goal_minutes=entry.goal_minutes,
+            goal_met=entry.met,
             date=day.day,
             focus_seconds=day.focus_seconds,
             sessions=day.sessions,
             completed_sessions=day.completed_sessions,
             average_focus_score=None if average is None else float(average),
         )
+
+
+@strawberry.type(description="A tag and how many of your sessions carry it.")
+class TagCount:
+    tag: str
+    sessions: int
+
+
+def _tag(tag: Optional[str]) -> Optional[str]:
+    return None if tag is None else normalize_tag(tag)
 
 
 @strawberry.type
@@ -184,11 +217,17 @@ class User(Node):
     display_name: Optional[str]
     timezone: str = strawberry.field(description="IANA name; days for streaks are local to it.")
     created_at: datetime
+    daily_goal_minutes: int = strawberry.field(
+        description="Focus minutes aimed for each local day; 0 for no goal."
+    )
 
-    @strawberry.field(description="Totals and streaks, computed when asked.")
-    async def stats(self, info: Info[Context, None]) -> Stats:
+    @strawberry.field(
+        description="Totals and streaks, computed when asked; with `tag`, over the sessions "
+        "carrying it."
+    )
+    async def stats(self, info: Info[Context, None], tag: Optional[str] = None) -> Stats:
         user = await info.context.current_user()
-        stats = await info.context.services.stats.for_user(user)
+        stats = await info.context.services.stats.for_user(user, _tag(tag))
         return Stats(
             total_sessions=stats.total_sessions,
             completed_sessions=stats.completed_sessions,
@@ -199,6 +238,7 @@ class User(Node):
             last_focus_score=stats.last_focus_score,
             current_streak=stats.current_streak,
             longest_streak=stats.longest_streak,
+            goal_streak=stats.goal_streak,
         )
 
     @strawberry.field(
@@ -212,10 +252,20 @@ class User(Node):
         info: Info[Context, None],
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
+        tag: Annotated[
+            Optional[str],
+            strawberry.argument(description="Only the sessions carrying this tag."),
+        ] = None,
     ) -> list[DayStats]:
         user = await info.context.current_user()
-        days = await info.context.services.stats.daily(user, from_, to)
+        days = await info.context.services.stats.daily_with_goal(user, from_, to, _tag(tag))
         return [DayStats.from_domain(day) for day in days]
+
+    @strawberry.field(description="Your tags and on how many sessions each is, most used first.")
+    async def tags(self, info: Info[Context, None]) -> list[TagCount]:
+        user = await info.context.current_user()
+        counts = await info.context.services.stats.tags(user)
+        return [TagCount(tag=tag, sessions=count) for tag, count in counts]
 
     @classmethod
     def from_domain(cls, user: DomainUser) -> "User":
@@ -225,6 +275,7 @@ class User(Node):
             display_name=user.display_name,
             timezone=user.timezone,
             created_at=user.created_at,
+            daily_goal_minutes=user.daily_goal_minutes,
         )
 
 

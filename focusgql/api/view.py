@@ -181,6 +181,7 @@ class FocusGraphQL(GraphQL[Context, None]):
             self.tick_plans, services.sessions, services.limits, services.metrics
         )
         self.tokens = TokenCache(services.accounts, self.clock)
+        services.accounts.on_deleted.append(self.tokens.forget_user)
         self._ide_page = IDE_PAGE.read_text() if limits.introspection else ""
 
     def should_render_graphql_ide(self, request: Any) -> bool:

@@ -13,7 +13,9 @@ and the legacy graphql-ws; these mixins add what they leave out:
   retry it, so a client that refreshes its token in `connectionParams`
   reconnects on its own;
 - a `connection_init` that cannot be checked because the database is away is
-  closed with 1013 "Try Again Later" (RFC 6455) rather than dropped.
+  closed with 1013 "Try Again Later" (RFC 6455) rather than dropped;
+- a connection whose account is deleted is closed with 4403 "Forbidden:
+  account deleted" (api/sockets.py).
 """
 
 import asyncio
@@ -30,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from focusgql.api.context import Context
+from focusgql.api.sockets import ACCOUNT_DELETED
 from focusgql.clock import Clock, Timer
 
 log = logging.getLogger(__name__)
@@ -146,10 +149,26 @@ def _rearm(
     return _Expiry(clock, valid_until, close)
 
 
+def _track(handler: Any, close: Callable[[], Coroutine[Any, Any, None]]) -> str | None:
+    """Note the signed-in person's socket (api/sockets.py); who it is, if anyone."""
+    context = handler.context
+    user_id = context.known_user_id() if isinstance(context, Context) else None
+    if handler.connection_acknowledged and user_id is not None:
+        context.services.sockets.add(user_id, context.request, close)
+    return user_id
+
+
+def _untrack(handler: Any, user_id: str | None) -> None:
+    context = handler.context
+    if isinstance(context, Context):
+        context.services.sockets.discard(user_id, context.request)
+
+
 class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws: message validation and token expiry."""
+    """graphql-transport-ws: message validation, token expiry, account deletion."""
 
     _expiry: _Expiry | None = None
+    _user_id: str | None = None
 
     async def handle_message(self, message: Any) -> None:
         problem = transport_message_problem(message)
@@ -170,28 +189,38 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
         self._expiry = _rearm(
             self._expiry, self.connection_acknowledged, self.context, self.view, self._close_expired
         )
+        self._user_id = _track(self, self._close_deleted)
 
     async def _close_expired(self) -> None:
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
         await self.websocket.close(*TOKEN_EXPIRED)
 
+    async def _close_deleted(self) -> None:
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        await self.websocket.close(*ACCOUNT_DELETED)
+
     async def shutdown(self) -> None:
+        _untrack(self, self._user_id)
         if self._expiry is not None:
             await self._expiry.wait()
         await super().shutdown()
 
 
 class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
-    """Legacy graphql-ws: message validation, an init timeout and token expiry."""
+    """Legacy graphql-ws: message validation, an init timeout, token expiry and
+    account deletion."""
 
     _expiry: _Expiry | None = None
+    _user_id: str | None = None
 
     async def handle(self) -> None:
         timeout = asyncio.create_task(self._close_unless_initialised())
         try:
             await super().handle()
         finally:
+            _untrack(self, self._user_id)
             timeout.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await timeout
@@ -221,7 +250,12 @@ class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
         self._expiry = _rearm(
             self._expiry, self.connection_acknowledged, self.context, self.view, self._close_expired
         )
+        self._user_id = _track(self, self._close_deleted)
 
     async def _close_expired(self) -> None:
         await self.cleanup()
         await self.websocket.close(*TOKEN_EXPIRED)
+
+    async def _close_deleted(self) -> None:
+        await self.cleanup()
+        await self.websocket.close(*ACCOUNT_DELETED)

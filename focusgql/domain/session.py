@@ -33,6 +33,8 @@ class FocusSession:
     journal_marks: tuple[tuple[str, int], ...] = ()
     """Which stored signals this value includes beyond that revision; opaque to
     the domain (storage bookkeeping, like `version`)."""
+    tags: tuple[str, ...] = ()
+    """Normalized labels (domain/tags.py), at most ten."""
 
     @property
     def status(self) -> Status:
@@ -78,6 +80,7 @@ class FocusSession:
             self.focus_score,
             self.version,
             self.journal_marks,
+            self.tags,
         )
 
     def ended(self, now: datetime, status: Status) -> "FocusSession":

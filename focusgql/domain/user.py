@@ -20,6 +20,8 @@ class User:
     display_name: str | None
     timezone: str
     created_at: datetime
+    daily_goal_minutes: int = 0
+    """Focus minutes aimed for each local day; 0 for no goal (domain/goals.py)."""
 
     @property
     def zone(self) -> ZoneInfo:

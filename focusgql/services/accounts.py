@@ -2,12 +2,14 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from focusgql.auth import DUMMY_HASH, TokenIssuer, hash_password, verify_password
 from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, Unauthenticated
+from focusgql.domain.goals import check_daily_goal
 from focusgql.domain.user import (
     PASSWORD_LENGTH_RANGE,
     User,
@@ -19,6 +21,8 @@ from focusgql.domain.user import (
 from focusgql.services.ports import EmailTaken, UserRepository
 
 log = logging.getLogger(__name__)
+
+Eraser = Callable[[str], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,11 @@ class AccountService:
         self.repo = repo
         self.tokens = tokens
         self.clock = clock
+        self.erasers: list[Eraser] = []
+        """What else holds a person's data (sessions, webhooks): each removes theirs."""
+        self.on_deleted: list[Callable[[str], None]] = []
+        """Told of a deleted account, to let go of what this process holds of it
+        (cached tokens, open sockets)."""
 
     async def register(
         self, email: str, password: str, display_name: str | None = None, timezone: str = "UTC"
@@ -84,7 +93,11 @@ class AccountService:
         return TokenSignIn(user=user, valid_until=verified.valid_until)
 
     async def update_profile(
-        self, user: User, display_name: str | None = None, timezone: str | None = None
+        self,
+        user: User,
+        display_name: str | None = None,
+        timezone: str | None = None,
+        daily_goal_minutes: int | None = None,
     ) -> User:
         changed = replace(
             user,
@@ -92,8 +105,30 @@ class AccountService:
             if display_name is not None
             else user.display_name,
             timezone=check_timezone(timezone) if timezone is not None else user.timezone,
+            daily_goal_minutes=user.daily_goal_minutes
+            if daily_goal_minutes is None
+            else check_daily_goal(daily_goal_minutes),
         )
         return await self.repo.update(changed)
+
+    async def delete_account(self, user: User, password: str) -> None:
+        """Remove the person and everything of theirs, once they confirm with
+        their password. The account goes first, so from then on their tokens
+        name nobody (every request checks the account exists); the erasers
+        then run twice, the second time for anything a request that passed
+        that check just before wrote meanwhile."""
+        if len(password) > PASSWORD_LENGTH_RANGE[1]:
+            raise BadUserInput("the password is not right", field="password")
+        password_hash = await self.repo.password_hash(user.id) or DUMMY_HASH
+        if not await asyncio.to_thread(verify_password, password_hash, password):
+            raise BadUserInput("the password is not right", field="password")
+        await self.repo.delete(user.id)
+        for _ in range(2):
+            for erase in self.erasers:
+                await erase(user.id)
+        for listener in self.on_deleted:
+            listener(user.id)
+        log.info("deleted user %s and their data", user.id)
 
     def _signed_in(self, user: User) -> SignedIn:
         return SignedIn(token=self.tokens.issue(user.id, self.clock.now()), user=user)

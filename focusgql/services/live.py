@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from focusgql.clock import Clock, Timer
+from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.services.ports import Frame, Sink
 
@@ -70,6 +71,7 @@ def shows_only_activity_time(
         new.tab_switches == old.tab_switches
         and new.target_minutes == old.target_minutes
         and new.content_id == old.content_id
+        and new.tags == old.tags
         and new.focus_score == old.focus_score
         and new.user_id == old.user_id
         and nt.status is ot.status
@@ -155,6 +157,7 @@ class _Channel:
         "_vacate",
         "blind",
         "followers",
+        "goal",
         "held",
         "session",
     )
@@ -172,6 +175,7 @@ class _Channel:
         """Followers (by id: sinks need not be hashable) that show nothing of an
         activity that changes no counter."""
         self.held = False
+        self.goal: GoalBaseline | None = None
         self._missed = False
         self._beat = beat
         self._due: datetime | None = None
@@ -188,7 +192,7 @@ class _Channel:
             # A tick due and not sent yet (its timer is late, or held) goes out
             # as this frame, to everyone: sparing anyone would skip a second.
             due = self._missed or (self._due is not None and self._due <= now)
-            frame = Frame.at(session, now)
+            frame = Frame.at(session, now, self.goal)
             quiet = not due and shows_only_activity_time(old, session, now, frame.snapshot)
             self._missed = False
             try:
@@ -213,7 +217,7 @@ class _Channel:
     def follow(self, sink: Sink, shows_activity_time: bool) -> None:
         # Joins only once its first frame is taken: a sink that raises now is
         # the caller's error, not a follower to tick.
-        sink(Frame.at(self.session, self._beat.clock.now()))
+        sink(Frame.at(self.session, self._beat.clock.now(), self.goal))
         self.followers.append(sink)
         if not shows_activity_time:
             self.blind.add(id(sink))
@@ -254,7 +258,7 @@ class _Channel:
     def _broadcast(
         self, now: datetime, skip: set[int] | None = None, frame: Frame | None = None
     ) -> None:
-        frame = frame or Frame.at(self.session, now)
+        frame = frame or Frame.at(self.session, now, self.goal)
         broken: list[Sink] | None = None  # made only on failure: this runs every tick
         for sink in tuple(self.followers):
             if skip and id(sink) in skip:
@@ -324,8 +328,18 @@ class LiveHub:
         if channel is not None:
             channel.hold(held)
 
+    def set_goal(self, session_id: str, goal: GoalBaseline) -> None:
+        channel = self._channels.get(session_id)
+        if channel is not None:
+            channel.goal = goal
+            channel._broadcast(self.clock.now())
+
     def follow(
-        self, session: FocusSession, sink: Sink, shows_activity_time: bool = True
+        self,
+        session: FocusSession,
+        sink: Sink,
+        shows_activity_time: bool = True,
+        goal: GoalBaseline | None = None,
     ) -> Following:
         """`sink` gets a frame now (before this returns), then one on every tick
         and change; the last is the ended session's. A follower that does not
@@ -339,6 +353,8 @@ class LiveHub:
             )
         else:
             channel.update(session)
+        if goal is not None:
+            channel.goal = goal  # the newest reading of the person's day wins
         try:
             channel.follow(sink, shows_activity_time)
         finally:

@@ -1,11 +1,12 @@
 """What the services need from storage and the live hub; `store/` and `live` implement these."""
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from focusgql.domain.daily import EndedSession
+from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status
@@ -19,16 +20,26 @@ class Frame:
     `encoded` caches its serialized forms so each is built once too.
     """
 
-    __slots__ = ("encoded", "session", "snapshot")
+    __slots__ = ("encoded", "goal", "session", "snapshot")
 
-    def __init__(self, session: FocusSession, snapshot: Snapshot) -> None:
+    def __init__(
+        self, session: FocusSession, snapshot: Snapshot, goal: GoalBaseline | None = None
+    ) -> None:
         self.session = session
         self.snapshot = snapshot
+        self.goal = goal
+        """Set on live frames: what today's goal progress adds this session to."""
         self.encoded: dict[object, str] = {}
 
     @classmethod
-    def at(cls, session: FocusSession, now: datetime) -> "Frame":
-        return cls(session, snapshot(session, now))
+    def at(cls, session: FocusSession, now: datetime, goal: GoalBaseline | None = None) -> "Frame":
+        return cls(session, snapshot(session, now), goal)
+
+    @property
+    def goal_progress(self) -> int | None:
+        """Today's focus seconds with this session counted as if it ended now."""
+        goal = self.goal
+        return None if goal is None else goal.progress(self.snapshot.active, self.snapshot.at)
 
 
 Sink = Callable[[Frame], None]
@@ -57,6 +68,8 @@ class SessionFilter:
     status: Status | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
+    tag: str | None = None
+    """Only sessions carrying this (normalized) tag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +175,26 @@ class SessionRepository(Protocol):
         """Running sessions whose last signal is at or before `deadline`."""
         ...
 
-    async def totals(self, user_id: str) -> SessionTotals: ...
+    async def totals(self, user_id: str, tag: str | None = None) -> SessionTotals:
+        """Over the user's sessions, or only those carrying `tag`."""
+        ...
 
     async def ended_between(
-        self, user_id: str, start: datetime, end: datetime
+        self, user_id: str, start: datetime, end: datetime, tag: str | None = None
     ) -> list[EndedSession]:
-        """The user's ended sessions with start <= ended_at < end."""
+        """The user's ended sessions with start <= ended_at < end (carrying `tag`, if given)."""
+        ...
+
+    async def delete_for_user(self, user_id: str) -> list[str]:
+        """Remove every session of the user and their unfolded signals; their ids."""
+        ...
+
+    def all_for_user(self, user_id: str) -> AsyncIterator[FocusSession]:
+        """Every session of the user, oldest first, read lazily in batches."""
+        ...
+
+    async def tag_counts(self, user_id: str) -> list[tuple[str, int]]:
+        """Each tag of the user's sessions and how many carry it, most used first."""
         ...
 
 
@@ -186,6 +213,12 @@ class UserRepository(Protocol):
 
     async def update(self, user: User) -> User: ...
 
+    async def password_hash(self, user_id: str) -> str | None: ...
+
+    async def delete(self, user_id: str) -> bool:
+        """Remove the user; whether they were there."""
+        ...
+
 
 class LiveHub(Protocol):
     def watched_ids(self) -> list[str]: ...
@@ -202,12 +235,21 @@ class LiveHub(Protocol):
         """Hold (or release) a session's ticks while a change to it is being stored."""
         ...
 
+    def set_goal(self, session_id: str, goal: GoalBaseline) -> None:
+        """A new goal baseline for a watched session; its watchers get a frame."""
+        ...
+
     def follow(
-        self, session: FocusSession, sink: Sink, shows_activity_time: bool = True
+        self,
+        session: FocusSession,
+        sink: Sink,
+        shows_activity_time: bool = True,
+        goal: GoalBaseline | None = None,
     ) -> "Following":
         """`sink` gets a frame at once, then one on every tick and change, the
         last being the ended session's, until the following is closed; unless
-        `shows_activity_time`, not for an activity that changes no counter."""
+        `shows_activity_time`, not for an activity that changes no counter.
+        With `goal`, frames carry today's goal progress."""
         ...
 
 

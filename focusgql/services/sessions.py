@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -10,12 +10,14 @@ from pymongo.errors import PyMongoError
 
 from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, NotFound
+from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.session import (
     FocusSession,
     check_content_id,
     check_idle_threshold,
     check_target_minutes,
 )
+from focusgql.domain.tags import normalize_tags
 from focusgql.domain.timeline import InvalidTransition, Status, start
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.ports import (
@@ -62,6 +64,8 @@ class SessionEdit:
     content_id: str | None = None
     clear_content_id: bool = False
     status: Status | None = None
+    tags: list[str] | None = None
+    """The new set of tags (replacing the old), or None to keep them."""
 
 
 class _Mailbox:
@@ -109,6 +113,8 @@ class SessionService:
         self.policy = policy
         self.checkpointer = checkpointer
         self._background: set[asyncio.Task[None]] = set()
+        self.goals: Callable[[str], Awaitable[GoalBaseline | None]] | None = None
+        """Today's goal baseline of a person, for live frames (wired to StatsService)."""
         self.signals = SignalCommitter(
             repo,
             clock,
@@ -141,6 +147,21 @@ class SessionService:
         if self.checkpointer is not None:
             ids.update(self.checkpointer.tracked_ids())
         return sorted(ids)
+
+    async def goal_changed(self, user_id: str) -> None:
+        """The person's goal (or timezone) changed: the live frames of their
+        watched session here carry the new baseline from now on."""
+        if self.goals is None:
+            return
+        mine = [
+            i for i in self.hub.watched_ids() if (s := self.hub.known(i)) and s.user_id == user_id
+        ]
+        if not mine:
+            return
+        goal = await self.goals(user_id)
+        if goal is not None:
+            for session_id in mine:
+                self.hub.set_goal(session_id, goal)
 
     def observe_deleted(self, session_id: str) -> None:
         known = self.known(session_id)
@@ -203,7 +224,8 @@ class SessionService:
         if now - session.last_signal_at >= self.policy.keepalive_every:
             # Quiet a while already: signal at once; run_keep_alive does the rest.
             self._spawn(self._keep_alive(session.id, now))
-        following = self.hub.follow(session, sink, shows_activity_time)
+        goal = await self.goals(user_id) if self.goals is not None else None
+        following = self.hub.follow(session, sink, shows_activity_time, goal)
         try:
             # A change made elsewhere between our read and the channel's start
             # reached no channel: read once more now that one listens.
@@ -276,9 +298,11 @@ class SessionService:
         target_minutes: int,
         content_id: str | None = None,
         idle_threshold: int | None = None,
+        tags: list[str] | None = None,
     ) -> Frame:
         check_target_minutes(target_minutes)
         check_content_id(content_id)
+        normalized_tags = normalize_tags(tags or ())
         threshold = check_idle_threshold(
             self.policy.idle_threshold if idle_threshold is None else idle_threshold
         )
@@ -296,6 +320,7 @@ class SessionService:
                 timeline=start(now, threshold),
                 last_activity_at=now,
                 last_signal_at=now,
+                tags=normalized_tags,
             )
             try:
                 created = await self.repo.add(session)
@@ -309,13 +334,26 @@ class SessionService:
         if edit.target_minutes is not None:
             check_target_minutes(edit.target_minutes)
         check_content_id(edit.content_id)
+        tags = None if edit.tags is None else normalize_tags(edit.tags)
         if edit.status is not None and not edit.status.is_running:
             raise BadUserInput(
                 "status may only be ACTIVE or PAUSED; use endSession", field="status"
             )
 
+        only_tags = (
+            tags is not None
+            and edit.target_minutes is None
+            and edit.content_id is None
+            and not edit.clear_content_id
+            and edit.status is None
+        )
+
         def apply(session: FocusSession, now: datetime) -> FocusSession:
             if not session.status.is_running:
+                if only_tags and tags is not None:
+                    # Sorting old sessions into projects after the fact is what
+                    # tags are for; nothing else of an ended session changes.
+                    return session if tags == session.tags else replace(session, tags=tags)
                 raise Conflict(f"session is {session.status.value}", status=session.status.value)
             timeline = session.timeline
             try:
@@ -338,6 +376,7 @@ class SessionService:
                 content_id=content_id,
                 last_signal_at=now,
                 last_activity_at=now if resumed else session.last_activity_at,
+                tags=session.tags if tags is None else tags,
             )
 
         return await self._change(user_id, session_id, apply)
@@ -363,6 +402,15 @@ class SessionService:
             # Watchers see it end; the ABANDONED state is never stored.
             self.observe(session.ended(self.clock.now(), Status.ABANDONED))
         return session.id
+
+    async def delete_all(self, user_id: str) -> int:
+        """Remove every session of the person (their account is going); watchers
+        see running ones end. How many there were."""
+        await self.signals.settled()
+        ids = await self.repo.delete_for_user(user_id)
+        for session_id in ids:
+            self.observe_deleted(session_id)
+        return len(ids)
 
     async def record_activity(self, user_id: str, session_id: str) -> Frame:
         """Mark the current second active (see signals.py: stored by group commit)."""

@@ -436,6 +436,7 @@ def with_mark(session: FocusSession, mark: tuple[str, int]) -> FocusSession:
         session.focus_score,
         session.version,
         marks,
+        session.tags,
     )
 
 

@@ -15,20 +15,23 @@ const UNREACHABLE = "The server cannot be reached; try again.";
 // GraphQL execution; the breakdown is read once, when the session has ended.
 const LIVE = `id status targetMinutes contentId startedAt endedAt asOf
   elapsedSeconds activeSeconds idleSeconds isIdle tabSwitches remainingSeconds
-  focusScore projectedFocusScore`;
-const SESSION = `${LIVE}
+  focusScore projectedFocusScore todayFocusSeconds dailyGoalMinutes`;
+// Tags are a list, which the live path does not compile: read with the rest.
+const SESSION = `${LIVE} tags
   scoreBreakdown { completion activityRatio base tabSwitchPenalty idlePenalty score }`;
 const STATS = `stats { totalSessions completedSessions totalFocusSeconds
-  averageFocusScore lastFocusScore currentStreak longestStreak }`;
+  averageFocusScore lastFocusScore currentStreak longestStreak goalStreak }`;
 const HISTORY = `sessions(first: 10, after: $after) {
-  edges { node { id status targetMinutes contentId startedAt elapsedSeconds focusScore } }
+  edges { node { id status targetMinutes contentId tags startedAt elapsedSeconds focusScore } }
   pageInfo { hasNextPage endCursor } }`;
 
 const Q = {
-  load: `query Load($after: String) { me { email displayName ${STATS} }
+  load: `query Load($after: String) { me { email displayName dailyGoalMinutes ${STATS} }
     activeSession { ${SESSION} } ${HISTORY} }`,
   refresh: `query Refresh($after: String) { me { ${STATS} } ${HISTORY} }`,
   history: `query History($after: String) { ${HISTORY} }`,
+  goal: `mutation Goal($minutes: Int!) {
+    updateProfile(input: {dailyGoalMinutes: $minutes}) { dailyGoalMinutes } }`,
   register: `mutation Register($input: RegisterInput!) { register(input: $input) { token } }`,
   login: `mutation Login($email: String!, $password: String!) {
     login(email: $email, password: $password) { token } }`,
@@ -332,6 +335,7 @@ function renderLive(snapshot) {
   setText("end", early ? "Finish early" : "Finish");
   show("give-up", early);
   if (state.stats) setText("s-focus", clock(state.stats.totalFocusSeconds + s.activeSeconds));
+  renderGoal(s);
   const row = $("history-rows").querySelector(`tr[data-id="${s.id}"]`);
   if (row) {
     row.cells[3].querySelector(".value").textContent = clock(s.elapsedSeconds);
@@ -386,11 +390,36 @@ function renderResult(s) {
   }
 }
 
+// Today's progress toward the daily goal. Only sessionTicks frames carry it
+// (other answers have nulls), so what ended today before this session is kept
+// from the last frame and the session's own active seconds added to it.
+function renderGoal(s) {
+  if (s.todayFocusSeconds != null && s.dailyGoalMinutes != null) {
+    state.goal = {
+      session: s.id,
+      minutes: s.dailyGoalMinutes,
+      before: s.todayFocusSeconds - s.activeSeconds,
+    };
+  }
+  const goal = state.goal?.session === s.id ? state.goal : null;
+  const visible = goal != null && goal.minutes > 0;
+  show("goal-progress", visible);
+  if (!visible) return;
+  const today = goal.before + s.activeSeconds;
+  const reached = today >= goal.minutes * 60;
+  setText(
+    "goal-progress",
+    `Today: ${clock(today)} of your ${clock(goal.minutes * 60)} goal` +
+      (reached ? ": reached." : "."),
+  );
+}
+
 function renderStats(stats) {
   state.stats = stats;
   const days = (n) => `${n} day${n === 1 ? "" : "s"}`;
   setText("s-streak", days(stats.currentStreak));
   setText("s-longest", days(stats.longestStreak));
+  setText("s-goal-streak", days(stats.goalStreak));
   setText("s-total", String(stats.totalSessions));
   setText("s-completed", String(stats.completedSessions));
   setText("s-focus", clock(stats.totalFocusSeconds));
@@ -409,7 +438,7 @@ function renderHistory(connection, append) {
     row.dataset.id = node.id;
     const cells = [
       when.format(new Date(node.startedAt)),
-      node.contentId || "—",
+      [node.contentId || "—", ...(node.tags || []).map((t) => `#${t}`)].join(" "),
       `${node.targetMinutes} min`,
       clock(node.elapsedSeconds),
       node.status.toLowerCase(),
@@ -478,6 +507,7 @@ async function load() {
   try {
     const data = await request(Q.load, { after: null });
     renderSignedIn(data.me);
+    $("goal-form").elements.minutes.value = String(data.me.dailyGoalMinutes);
     renderStats(data.me.stats);
     renderHistory(data.sessions, false);
     show("start", true);
@@ -583,6 +613,8 @@ function bind() {
     const form = new FormData(event.target);
     const input = { targetMinutes: Number(form.get("targetMinutes")) };
     if (form.get("contentId")) input.contentId = form.get("contentId");
+    const tags = String(form.get("tags") || "").split(",").map((t) => t.trim()).filter(Boolean);
+    if (tags.length) input.tags = tags;
     act(async () => {
       const { createSession } = await request(Q.create, { input });
       applySnapshot(createSession);
@@ -590,6 +622,34 @@ function bind() {
       announce("Session started.");
       refresh();
     });
+  });
+  $("goal-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const minutes = Number(new FormData(event.target).get("minutes"));
+    act(async () => {
+      await request(Q.goal, { minutes });
+      announce(minutes ? `Daily goal set to ${minutes} minutes.` : "Daily goal removed.");
+      refresh();
+    });
+  });
+  // The export needs the token in a header, which a plain link cannot send:
+  // fetch it and hand the browser the file.
+  document.querySelectorAll("[data-export]").forEach((button) => {
+    button.addEventListener("click", () =>
+      act(async () => {
+        const kind = button.dataset.export;
+        const response = await fetch(`/export.${kind}`, {
+          headers: { authorization: `Bearer ${state.token}` },
+        });
+        if (!response.ok) throw new RequestError([{ message: "The export failed; sign in again." }]);
+        const url = URL.createObjectURL(await response.blob());
+        const link = document.createElement("a");
+        link.href = url;
+        link.download = `focus-sessions.${kind}`;
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      }),
+    );
   });
   const update = (status, message) => () =>
     act(async () => {

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from beanie import Document, PydanticObjectId
+from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 
@@ -14,6 +15,7 @@ class UserDocument(Document):
     display_name: str | None = None
     timezone: str = "UTC"
     created_at: datetime
+    daily_goal_minutes: int = 0
 
     class Settings:
         name = "users"
@@ -46,6 +48,8 @@ class SessionDocument(Document):
     active_seconds: int = 0
     idle_seconds: int = 0
     counted_at: datetime
+    tags: list[str] = Field(default_factory=list)
+    """Normalized (domain/tags.py); multikey indexes serve `sessions(tag:)` and stats."""
     version: int = 0
     """Bumped by every write, for optimistic concurrency."""
 
@@ -65,6 +69,19 @@ class SessionDocument(Document):
             IndexModel(
                 [("user_id", ASCENDING), ("status", ASCENDING), ("ended_at", DESCENDING)],
                 name="user_status_ended",
+            ),
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("tags", ASCENDING),
+                    ("started_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="user_tag_newest_first",
+            ),
+            IndexModel(
+                [("user_id", ASCENDING), ("tags", ASCENDING), ("ended_at", DESCENDING)],
+                name="user_tag_ended",
             ),
             IndexModel(
                 [("running", ASCENDING), ("last_signal_at", ASCENDING)],

@@ -1,5 +1,6 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +49,7 @@ def to_domain(raw: Raw) -> FocusSession:
         focus_score=raw.get("focus_score"),
         version=raw["version"],
         journal_marks=tuple(sorted(raw.get("signal_marks", {}).items())),
+        tags=tuple(raw.get("tags", ())),
     )
 
 
@@ -100,6 +102,7 @@ def to_fields(session: FocusSession, now: datetime) -> Raw:
         "focus_score": session.focus_score,
         "tab_switches": session.tab_switches,
         "signal_marks": dict(session.journal_marks),
+        "tags": list(session.tags),
         **counters(session, now),
     }
 
@@ -115,8 +118,16 @@ def _oid(value: str) -> ObjectId | None:
     return ObjectId(value) if ObjectId.is_valid(value) else None
 
 
-def _match(user_id: str, where: SessionFilter) -> Raw:
+def _owned(user_id: str, tag: str | None) -> Raw:
+    """The user's sessions, or only those carrying `tag` (a multikey match)."""
     query: Raw = {"user_id": ObjectId(user_id)}
+    if tag is not None:
+        query["tags"] = tag
+    return query
+
+
+def _match(user_id: str, where: SessionFilter) -> Raw:
+    query = _owned(user_id, where.tag)
     if where.status is not None:
         query["status"] = where.status.value
     started: Raw = {}
@@ -331,10 +342,10 @@ class MongoSessionRepository:
         )
         return [self._read(raw) async for raw in cursor]
 
-    async def totals(self, user_id: str) -> SessionTotals:
-        owner = ObjectId(user_id)
-        total = await self._collection.count_documents({"user_id": owner})
-        ended = {"user_id": owner, "running": False}
+    async def totals(self, user_id: str, tag: str | None = None) -> SessionTotals:
+        owned = _owned(user_id, tag)
+        total = await self._collection.count_documents(owned)
+        ended = {**owned, "running": False}
         rows = await (
             await self._collection.aggregate(
                 [
@@ -356,7 +367,7 @@ class MongoSessionRepository:
             sort=[("ended_at", DESCENDING), ("_id", DESCENDING)],
         )
         cursor = self._collection.find(
-            {"user_id": owner, "status": Status.COMPLETED.value},
+            {**owned, "status": Status.COMPLETED.value},
             projection={
                 "ended_at": 1,
                 "elapsed_seconds": 1,
@@ -385,12 +396,12 @@ class MongoSessionRepository:
         )
 
     async def ended_between(
-        self, user_id: str, start: datetime, end: datetime
+        self, user_id: str, start: datetime, end: datetime, tag: str | None = None
     ) -> list[EndedSession]:
         # Both ended statuses, so the user_status_ended index serves each as a range.
         cursor = self._collection.find(
             {
-                "user_id": ObjectId(user_id),
+                **_owned(user_id, tag),
                 "status": {"$in": [Status.COMPLETED.value, Status.ABANDONED.value]},
                 "ended_at": {"$gte": start, "$lt": end},
             },
@@ -405,3 +416,42 @@ class MongoSessionRepository:
             )
             async for raw in cursor
         ]
+
+    async def delete_for_user(self, user_id: str) -> list[str]:
+        owner = {"user_id": ObjectId(user_id)}
+        ids = [str(raw["_id"]) async for raw in self._collection.find(owner, projection={"_id": 1})]
+        result = await self._collection.delete_many(owner)
+        self.documents_written += result.deleted_count
+        for session_id in ids:
+            self.journal.discard(session_id)
+        # Journal documents that named only these sessions go now, not at the
+        # next checkpoint; the rest go once their other sessions take them.
+        await self.journal.drop_folded(within=10)
+        return ids
+
+    async def all_for_user(self, user_id: str) -> AsyncIterator[FocusSession]:
+        # The driver fetches the cursor in batches: memory stays flat however
+        # many sessions there are.
+        cursor = (
+            self._collection.find({"user_id": ObjectId(user_id)})
+            .sort([("started_at", ASCENDING), ("_id", ASCENDING)])
+            .batch_size(500)
+        )
+        async for raw in cursor:
+            yield self._read(raw)
+
+    async def tag_counts(self, user_id: str) -> list[tuple[str, int]]:
+        """Each tag the user's sessions carry and on how many, most used first."""
+        rows = await (
+            await self._collection.aggregate(
+                [
+                    {"$match": {"user_id": ObjectId(user_id), "tags.0": {"$exists": True}}},
+                    {"$project": {"tags": 1}},
+                    {"$unwind": "$tags"},
+                    {"$group": {"_id": "$tags", "sessions": {"$sum": 1}}},
+                ]
+            )
+        ).to_list()
+        # Sorted here: a person has few tags, and the order must not depend on
+        # how a database breaks ties.
+        return sorted(((r["_id"], r["sessions"]) for r in rows), key=lambda r: (-r[1], r[0]))

@@ -27,6 +27,7 @@ def to_domain(raw: Raw) -> User:
         display_name=raw.get("display_name"),
         timezone=raw.get("timezone", "UTC"),
         created_at=created_at,
+        daily_goal_minutes=raw.get("daily_goal_minutes", 0),
     )
 
 
@@ -47,6 +48,7 @@ class MongoUserRepository:
                     "display_name": user.display_name,
                     "timezone": user.timezone,
                     "created_at": user.created_at,
+                    "daily_goal_minutes": user.daily_goal_minutes,
                 }
             )
         except DuplicateKeyError as error:
@@ -63,9 +65,29 @@ class MongoUserRepository:
         raw = await self._collection.find_one({"email": email})
         return (to_domain(raw), raw["password_hash"]) if raw else None
 
+    async def password_hash(self, user_id: str) -> str | None:
+        if not ObjectId.is_valid(user_id):
+            return None
+        raw = await self._collection.find_one(
+            {"_id": ObjectId(user_id)}, projection={"password_hash": 1}
+        )
+        return str(raw["password_hash"]) if raw else None
+
+    async def delete(self, user_id: str) -> bool:
+        if not ObjectId.is_valid(user_id):
+            return False
+        result = await self._collection.delete_one({"_id": ObjectId(user_id)})
+        return result.deleted_count == 1
+
     async def update(self, user: User) -> User:
         await self._collection.update_one(
             {"_id": ObjectId(user.id)},
-            {"$set": {"display_name": user.display_name, "timezone": user.timezone}},
+            {
+                "$set": {
+                    "display_name": user.display_name,
+                    "timezone": user.timezone,
+                    "daily_goal_minutes": user.daily_goal_minutes,
+                }
+            },
         )
         return user

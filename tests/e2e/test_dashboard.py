@@ -5,6 +5,8 @@ Needs Debian's Chromium at /usr/bin/chromium. As root, under CI or with
 FOCUSGQL_INSTALL_BROWSER=1, the test installs it with apt-get; otherwise it
 skips, saying how. Under CI it never skips."""
 
+import csv
+import io
 import os
 import re
 import subprocess
@@ -107,6 +109,9 @@ async def test_a_session_in_the_dashboard(
 
     # Focus time in the stats includes the running session's active seconds.
     assert out["liveFocus"] != "0:00", out["liveFocus"]
+    # The daily goal (1 minute, set on the page) and today's progress toward it.
+    assert re.fullmatch(r"Today: 0:0[1-9] of your 1:00 goal\.", out["goalProgress"]), out
+    assert out["history"][0][1] == "e2e chapter #e2e #reading", out["history"]
     # The progress bar is a bar, not a hairline, and it moves.
     assert out["progress"]["height"] >= 8 and out["progress"]["fill"] > 0, out["progress"]
     assert out["progress"]["now"] >= 1, out["progress"]
@@ -134,6 +139,11 @@ async def test_a_session_in_the_dashboard(
     # Ended a few seconds into a 1-minute target: no streak day (domain/streaks.py).
     assert out["stats"]["current-streak"] == "0 days"
     assert len(out["history"]) == 1 and out["history"][0][4] == "completed"
+    # The export link downloads the CSV with the token the page holds.
+    exported = list(csv.DictReader(io.StringIO(out["exportCsv"].lstrip("\ufeff"))))
+    assert [(r["content_id"], r["tags"], r["status"]) for r in exported] == [
+        ("e2e chapter", "e2e;reading", "COMPLETED")
+    ]
 
     # What the page showed is what the server stored.
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:

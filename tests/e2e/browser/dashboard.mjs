@@ -4,7 +4,7 @@
 //   node dashboard.mjs <server url>
 //   env: CHROMIUM (default /usr/bin/chromium); SCREENSHOT_SIGN_IN, SCREENSHOT_LIVE,
 //   SCREENSHOT_END: paths for pictures of those moments
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -58,8 +58,13 @@ async function run(page) {
   await byId("register").click();
   await byId("start").waitFor({ state: "visible" });
   out.who = await text("who");
+  await byId("goal").fill("1");
+  const goalSaved = page.waitForResponse((r) => r.url().endsWith("/graphql"));
+  await byId("set-goal").click();
+  await goalSaved;
   await byId("target").fill("1");
   await byId("content").fill("e2e chapter");
+  await byId("tags").fill("E2E, Reading ");
   await byId("start").click();
   await byId("elapsed").waitFor({ state: "visible" });
   out.errorHiddenAfterStart = await byId("error").isHidden();
@@ -78,6 +83,7 @@ async function run(page) {
   out.activityDuringMouse = out.activityRequests;
   // Stats count the running session's active time as it goes.
   out.liveFocus = await text("total-focus");
+  out.goalProgress = await text("goal-progress");
   out.progress = await page.evaluate(() => ({
     height: document.querySelector('[data-testid="progress"]').getBoundingClientRect().height,
     fill: document.getElementById("progress-fill").getBoundingClientRect().width,
@@ -146,6 +152,11 @@ async function run(page) {
     rows.map((row) => [...row.cells].map((cell) => cell.querySelector(".value").textContent)),
   );
   await snap("END");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    byId("export-csv").click(),
+  ]);
+  out.exportCsv = readFileSync(await download.path(), "utf8");
   out.token = await page.evaluate(() => localStorage.getItem("focusgql.token"));
   return out;
 }
