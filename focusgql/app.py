@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         embedded: EmbeddedServer | None = None
         uri = settings.mongodb_uri
         if uri is None:
-            embedded = EmbeddedServer(settings.data_dir / "db")
+            embedded = EmbeddedServer(
+                settings.data_dir / "db", lock_wait=settings.embedded_lock_wait_seconds
+            )
             await asyncio.to_thread(embedded.start)
             uri = embedded.uri
         client = make_client(uri)

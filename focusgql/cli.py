@@ -5,7 +5,9 @@ import asyncio
 import logging
 import logging.config
 import os
+import signal
 import sys
+from types import FrameType
 
 from focusgql import __version__
 
@@ -16,6 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
     from focusgql.auth import load_or_create_secret
     from focusgql.logs import log_config
     from focusgql.settings import Settings
+    from focusgql.store.dblock import DatabaseInUse
     from focusgql.store.mongo import EmbeddedServer
 
     settings = Settings()
@@ -26,9 +29,19 @@ def _serve(args: argparse.Namespace) -> int:
     # the workers through the environment: the database and the signing key.
     embedded = None
     if settings.mongodb_uri is None:
-        embedded = EmbeddedServer(settings.data_dir / "db")
-        embedded.start()
+        embedded = EmbeddedServer(
+            settings.data_dir / "db", lock_wait=settings.embedded_lock_wait_seconds
+        )
+        try:
+            embedded.start()
+        except DatabaseInUse as error:
+            log.error("%s", error)  # one line, not a traceback: the cause is elsewhere
+            return 1
         os.environ["FOCUSGQL_MONGODB_URI"] = embedded.uri
+    # uvicorn re-raises a SIGTERM after its graceful shutdown; with the default
+    # disposition that ends the process before the `finally` below stops the
+    # database, whose child would then hold its files for seconds more.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     if settings.jwt_secret is None:
         os.environ["FOCUSGQL_JWT_SECRET"] = load_or_create_secret(settings.data_dir)
         log.warning(
@@ -53,6 +66,10 @@ def _serve(args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # a requested, graceful stop
 
 
 def _export_schema(args: argparse.Namespace) -> int:

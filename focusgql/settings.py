@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         default=Path(".focusgql"),
         description="Embedded database files and the generated JWT secret.",
     )
+    embedded_lock_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="How long starting the embedded database waits for a previous "
+        "owner of its files (a server stopped a moment ago) to let go.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

@@ -14,6 +14,13 @@ from typing import Any
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
+from focusgql.store.dblock import (
+    LOCK_WAIT_SECONDS,
+    DatabaseInUse,
+    lock_holder,
+    lock_is_free,
+    wait_for_lock,
+)
 from focusgql.store.documents import SessionDocument, UserDocument
 
 log = logging.getLogger(__name__)
@@ -62,13 +69,26 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+STOP_WAIT_SECONDS = 10.0
+
+
 class EmbeddedServer:
     """SecantusDB as a child process, for running with nothing installed by hand."""
 
-    def __init__(self, storage_path: Path | str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        storage_path: Path | str,
+        port: int | None = None,
+        lock_wait: float = LOCK_WAIT_SECONDS,
+    ) -> None:
         self.storage_path = storage_path
         self.port = port or free_port()
+        self.lock_wait = lock_wait
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     @property
     def uri(self) -> str:
@@ -77,6 +97,7 @@ class EmbeddedServer:
     def start(self, timeout: float = 30.0) -> None:
         if isinstance(self.storage_path, Path):
             self.storage_path.mkdir(parents=True, exist_ok=True)
+            wait_for_lock(self.storage_path, self.lock_wait)
         command = [
             sys.executable,
             "-m",
@@ -105,10 +126,11 @@ class EmbeddedServer:
             ) from error
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    "SecantusDB exited at start (is 'focusgql[embedded]' installed?)"
-                )
+            if (code := self._process.poll()) is not None:
+                if isinstance(self.storage_path, Path) and not lock_is_free(self.storage_path):
+                    # Taken between our wait and its start.
+                    raise DatabaseInUse(self.storage_path, lock_holder(self.storage_path))
+                raise RuntimeError(f"SecantusDB exited at start with code {code}; see its output")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     log.info("embedded SecantusDB listening on port %d", self.port)
@@ -118,12 +140,15 @@ class EmbeddedServer:
         self.stop()
         raise RuntimeError(f"SecantusDB did not listen on port {self.port} in {timeout}s")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        """Stop the server and wait until it has exited (killed after `timeout`),
+        so its files are free when this returns."""
         if self._process is None or self._process.poll() is not None:
             return
         self._process.terminate()
         try:
-            self._process.wait(timeout=15)
+            self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            log.warning("embedded SecantusDB did not stop in %.0f s; killed", timeout)
             self._process.kill()
             self._process.wait()
