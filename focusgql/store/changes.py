@@ -50,10 +50,11 @@ PIPELINE: list[dict[str, Any]] = [
 
 
 JOURNAL_POLL_SECONDS = 0.1
-"""Least time between two round trips on the journal's change stream. Other
-processes append up to 22 times a second (one per commit window); asking for
-each on its own cost a process serving no one most of its CPU. An activity
-made elsewhere still reaches this process's watchers well within a tick."""
+"""Least time between two round trips on the journal's (and the sessions')
+change stream. Other processes append up to 22 times a second (one per commit
+window) and fold hundreds of documents a second; asking for each on its own
+cost a process serving no one most of its CPU. A change made elsewhere still
+reaches this process's watchers well within a tick."""
 BUFFERED_SECONDS = 0.002
 """A change returned faster than this came from the batch already received."""
 
@@ -67,8 +68,10 @@ class ChangeFeed:
         deleted: Callable[[str], None],
         known_ids: Callable[[], list[str]],
         retry_seconds: float = 1.0,
+        poll_seconds: float = JOURNAL_POLL_SECONDS,
     ) -> None:
         self.repo = repo
+        self.poll_seconds = poll_seconds
         self.known = known
         self.observe = observe
         self.deleted = deleted
@@ -92,10 +95,18 @@ class ChangeFeed:
                     opened_before = True
                     self.ready.set()
                     warned = False
-                    async for change in stream:
+                    while True:
+                        asked = monotonic()
+                        change = await stream.next()
                         await self.handle(change)
                         # Only past a change once it is handled: a failure replays it.
                         resume_token = stream.resume_token
+                        if monotonic() - asked > BUFFERED_SECONDS:
+                            # As for the journal: a fold updates hundreds of
+                            # documents a second at thousands of people, and a
+                            # round trip for each few was most of what a process
+                            # serving none of them did (py-spy, --py-spy-second).
+                            await asyncio.sleep(self.poll_seconds)
             except PyMongoError as error:
                 if not warned:
                     log.warning("change stream unavailable (%s); retrying", error)
