@@ -108,7 +108,6 @@ async def subscriber(
             previous = -1
             started_text = ""
             started = 0.0
-            counts = stats.per_connection
             async for text in ws:
                 now = time.time()
                 match = ELAPSED.search(text)  # type: ignore[arg-type]
@@ -132,20 +131,7 @@ async def subscriber(
                     ready.set_result("")
                     continue  # the snapshot sent at subscribe time has no due time
                 if stats.t0 <= now <= stats.t1:
-                    stats.messages += 1
-                    counts[index] += 1
-                    late = round((now - started - elapsed) * 1000)
-                    stats.lateness_ms[late] += 1
-                    second = int(now - stats.t0)
-                    if late > stats.worst_ms.get(second, -(1 << 30)):
-                        stats.worst_ms[second] = late
-                    if elapsed == previous:
-                        stats.duplicated += 1
-                    elif elapsed > previous + 1:
-                        stats.skipped += elapsed - previous - 1
-                        stats.skip_events += 1
-                    elif elapsed < previous:
-                        stats.backwards += 1
+                    count_tick(stats, index, now, started, elapsed, previous)
                 previous = elapsed
             reason = "closed by server"
             if ws.close_code is not None and ws.close_code != 1000:
@@ -203,7 +189,7 @@ async def sse_subscriber(
 
 
 class _Lines:
-    """One subscription's tick bookkeeping, as `subscriber` does it inline."""
+    """One SSE subscription's tick bookkeeping (`subscriber` reads the socket's)."""
 
     def __init__(self) -> None:
         self.previous = -1
@@ -228,21 +214,29 @@ class _Lines:
             ready.set_result("")
             return True  # the snapshot sent at subscribe time has no due time
         if stats.t0 <= now <= stats.t1:
-            stats.messages += 1
-            stats.per_connection[index] += 1
-            late = round((now - self.started - elapsed) * 1000)
-            stats.lateness_ms[late] += 1
-            second = int(now - stats.t0)
-            if late > stats.worst_ms.get(second, -(1 << 30)):
-                stats.worst_ms[second] = late
-            if elapsed == previous:
-                stats.duplicated += 1
-            elif elapsed > previous + 1:
-                stats.skipped += elapsed - previous - 1
-                stats.skip_events += 1
-            elif elapsed < previous:
-                stats.backwards += 1
+            count_tick(stats, index, now, self.started, elapsed, previous)
         return True
+
+
+def count_tick(
+    stats: Stats, index: int, now: float, started: float, elapsed: int, previous: int
+) -> None:
+    """One tick inside the window: its lateness against its due time (the
+    session's start plus its elapsed seconds), and any skip or repeat."""
+    stats.messages += 1
+    stats.per_connection[index] += 1
+    late = round((now - started - elapsed) * 1000)
+    stats.lateness_ms[late] += 1
+    second = int(now - stats.t0)
+    if late > stats.worst_ms.get(second, -(1 << 30)):
+        stats.worst_ms[second] = late
+    if elapsed == previous:
+        stats.duplicated += 1
+    elif elapsed > previous + 1:
+        stats.skipped += elapsed - previous - 1
+        stats.skip_events += 1
+    elif elapsed < previous:
+        stats.backwards += 1
 
 
 SUBSCRIBERS = {"ws": subscriber, "sse": sse_subscriber}

@@ -159,14 +159,17 @@ class SessionRepository(Protocol):
     async def delete(self, session_id: str, user_id: str) -> bool: ...
 
     async def page(
-        self, user_id: str, where: SessionFilter, after: PageCursor | None, limit: int
-    ) -> list[FocusSession]: ...
-
-    async def page_before(
-        self, user_id: str, where: SessionFilter, before: PageCursor | None, limit: int
+        self,
+        user_id: str,
+        where: SessionFilter,
+        cursor: PageCursor | None,
+        limit: int,
+        *,
+        backward: bool = False,
     ) -> list[FocusSession]:
-        """Up to `limit` sessions just before `before` in newest-first order (the
-        oldest ones without it), nearest to it first."""
+        """Up to `limit` sessions nearest to `cursor` in newest-first order:
+        after it (older), or with `backward` before it (newer; without a cursor,
+        the oldest), nearest to it first."""
         ...
 
     async def count(self, user_id: str, where: SessionFilter) -> int: ...

@@ -203,7 +203,7 @@ class SessionService:
         if not low <= last <= high:
             raise BadUserInput(f"last must be between {low} and {high}", field="last")
         await self.running(user_id)
-        rows = await self.repo.page_before(user_id, where, before, last + 1)
+        rows = await self.repo.page(user_id, where, before, last + 1, backward=True)
         now = self.clock.now()
         kept = list(reversed(rows[:last]))
         frames = [Frame.at(await self._settle(s, now), now) for s in kept]

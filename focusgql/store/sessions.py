@@ -293,43 +293,29 @@ class MongoSessionRepository:
         return result.deleted_count == 1
 
     async def page(
-        self, user_id: str, where: SessionFilter, after: PageCursor | None, limit: int
+        self,
+        user_id: str,
+        where: SessionFilter,
+        cursor: PageCursor | None,
+        limit: int,
+        *,
+        backward: bool = False,
     ) -> list[FocusSession]:
         query = _match(user_id, where)
-        if after is not None:
+        beyond = "$gt" if backward else "$lt"
+        if cursor is not None:
             position = {
                 "$or": [
-                    {"started_at": {"$lt": after.started_at}},
-                    {"started_at": after.started_at, "_id": {"$lt": ObjectId(after.session_id)}},
+                    {"started_at": {beyond: cursor.started_at}},
+                    {"started_at": cursor.started_at, "_id": {beyond: ObjectId(cursor.session_id)}},
                 ]
             }
             query = {"$and": [query, position]}
-        cursor = (
-            self._collection.find(query)
-            .sort([("started_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
+        order = ASCENDING if backward else DESCENDING
+        found = (
+            self._collection.find(query).sort([("started_at", order), ("_id", order)]).limit(limit)
         )
-        return [self._read(raw) async for raw in cursor]
-
-    async def page_before(
-        self, user_id: str, where: SessionFilter, before: PageCursor | None, limit: int
-    ) -> list[FocusSession]:
-        query = _match(user_id, where)
-        if before is not None:
-            # Newer than the cursor: what comes before it in the newest-first order.
-            position = {
-                "$or": [
-                    {"started_at": {"$gt": before.started_at}},
-                    {"started_at": before.started_at, "_id": {"$gt": ObjectId(before.session_id)}},
-                ]
-            }
-            query = {"$and": [query, position]}
-        cursor = (
-            self._collection.find(query)
-            .sort([("started_at", ASCENDING), ("_id", ASCENDING)])
-            .limit(limit)
-        )
-        return [self._read(raw) async for raw in cursor]
+        return [self._read(raw) async for raw in found]
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
         return await self._collection.count_documents(_match(user_id, where))
