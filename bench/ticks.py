@@ -135,6 +135,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def system_seconds(pid: int) -> float:
+    """The kernel's share of cpu_seconds (stime): syscalls, and on loopback the
+    peer's TCP receive work, which Linux charges to the sender."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return int(fields[12]) / CLK_TCK
+
+
 def wait_seconds(pid: int) -> float:
     """Time the process spent runnable but waiting for a CPU (/proc/PID/schedstat)."""
     try:
@@ -338,6 +349,7 @@ class Level:
     silent: int = 0
     closed: int = 0
     cpu_pct: float = float("nan")
+    system_pct: float = float("nan")
     rss_before_kb: int = 0
     rss_after_kb: int = 0
     client_cpu_pct: float = float("nan")
@@ -577,6 +589,7 @@ class Run:
         pids = [server.pid, *(p.pid for p in loads)]
         db_pid = self.db.pid
         before = [cpu_seconds(pid) for pid in pids]
+        system_before = system_seconds(server.pid)
         waits_before = [wait_seconds(pid) for pid in pids]
         busy_before = core_busy(self.args.server_cpu)
         db_before = cpu_seconds(db_pid) if db_pid else float("nan")
@@ -587,6 +600,7 @@ class Run:
         level.rss_after_kb = rss_kb(server.pid)
         await sleep_until(t1)
         after = [cpu_seconds(pid) for pid in pids]
+        system_after = system_seconds(server.pid)
         waits_after = [wait_seconds(pid) for pid in pids]
         busy_after = core_busy(self.args.server_cpu)
         db_after = cpu_seconds(db_pid) if db_pid else float("nan")
@@ -594,6 +608,11 @@ class Run:
             await at_t1()
         level.window = window
         level.cpu_pct = 100 * (after[0] - before[0]) / window
+        level.system_pct = 100 * (system_after - system_before) / window
+        print(
+            f"    server CPU {level.cpu_pct:.0f} %, of it in the kernel {level.system_pct:.0f} %",
+            flush=True,
+        )
         level.client_cpu_pct = (
             100 * sum(a - b for a, b in zip(after[1:], before[1:], strict=True)) / window
         )

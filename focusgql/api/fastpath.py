@@ -10,12 +10,14 @@ protocol) takes Strawberry's normal execution, and tests check the two give
 identical payloads, errors included.
 """
 
+import dataclasses
 import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from graphql import (
@@ -34,7 +36,7 @@ from graphql import (
 )
 from graphql import GraphQLSchema as CoreSchema
 
-from focusgql.api.types import FocusSession
+from focusgql.api.types import FRAME_FIELDS, FocusSession
 from focusgql.services.ports import Frame
 
 MAX_SELECTIONS = 64
@@ -47,33 +49,49 @@ ROOTS = {
 }
 
 
-def _json_value(value: object) -> object:
+Reader = Callable[[Frame], str]
+"""A leaf field's JSON text, read off a frame."""
+
+
+def _literal(value: object) -> str:
+    """`value` as JSON text, as Strawberry's scalars serialize it."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)  # what json.dumps does with a str
     if isinstance(value, datetime):
-        return value.isoformat()  # what Strawberry's DateTime scalar sends
+        return encode_basestring_ascii(value.isoformat())  # Strawberry's DateTime
     if isinstance(value, Enum):
-        return value.name
-    return value
+        return encode_basestring_ascii(value.name)
+    return json.dumps(value, separators=(",", ":"))
 
 
-def _readers(core: CoreSchema) -> dict[str, Callable[[FocusSession], object]]:
-    """GraphQL leaf field name -> how to read it off the Strawberry object."""
+def _readers(core: CoreSchema) -> dict[str, Reader]:
+    """GraphQL leaf field name -> its JSON text off a frame."""
     definition = FocusSession.__strawberry_definition__  # type: ignore[attr-defined]
     python_names = {_graphql_name(field): field.python_name for field in definition.fields}
     object_type = core.get_type("FocusSession")
     assert isinstance(object_type, GraphQLObjectType)
-    readers: dict[str, Callable[[FocusSession], object]] = {}
+    readers: dict[str, Reader] = {}
     for name, field in object_type.fields.items():
         named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-        if isinstance(named, GraphQLScalarType | GraphQLEnumType) and name in python_names:
-            readers[name] = _reader(python_names[name])
+        read = FRAME_FIELDS.get(python_names.get(name, ""))
+        if isinstance(named, GraphQLScalarType | GraphQLEnumType) and read is not None:
+            readers[name] = _reader(read)
     return readers
 
 
-def _reader(attribute: str) -> Callable[[FocusSession], object]:
-    def read(view: FocusSession) -> object:
-        return _json_value(getattr(view, attribute))
+def _reader(read: Callable[[Frame], object]) -> Reader:
+    def text(frame: Frame) -> str:
+        return _literal(read(frame))
 
-    return read
+    return text
 
 
 def _graphql_name(field: Any) -> str:
@@ -94,6 +112,16 @@ class TickPlan:
     """The root field: sessionTicks, recordActivity or recordTabSwitch."""
     location: tuple[int, int] = (1, 1)
     """Line and column of the root field, for errors."""
+    head: str = dataclasses.field(init=False, compare=False)
+    """The payload's JSON text up to the first field."""
+    keyed: tuple[tuple[str, str], ...] = dataclasses.field(init=False, compare=False)
+    """(`"key":` as JSON text, field name), in document order."""
+
+    def __post_init__(self) -> None:
+        head = '{"data":{' + json.dumps(self.root_key) + ":{"
+        keyed = tuple((json.dumps(key) + ":", name) for key, name in self.selections)
+        object.__setattr__(self, "head", head)
+        object.__setattr__(self, "keyed", keyed)
 
     @property
     def is_mutation(self) -> bool:
@@ -150,14 +178,15 @@ class TickPlans:
         cached = frame.encoded.get(plan)
         if cached is not None:
             return cached
-        view = frame.encoded.get(FocusSession)
-        if view is None:
-            view = frame.encoded[FocusSession] = FocusSession.from_frame(frame)  # type: ignore[assignment]
-        data = {
-            key: "FocusSession" if name == "__typename" else self.readers[name](view)  # type: ignore[arg-type]
-            for key, name in plan.selections
-        }
-        encoded = json.dumps({"data": {plan.root_key: data}}, separators=(",", ":"))
+        readers = self.readers
+        encoded = (
+            plan.head
+            + ",".join(
+                key + ('"FocusSession"' if name == "__typename" else readers[name](frame))
+                for key, name in plan.keyed
+            )
+            + "}}}"
+        )
         frame.encoded[plan] = encoded
         return encoded
 
@@ -216,7 +245,3 @@ class TickPlans:
             field=root.name.value,
             location=(location.line, location.column) if location else (1, 1),
         )
-
-
-def _name(operation: OperationDefinitionNode) -> str | None:
-    return operation.name.value if operation.name else None

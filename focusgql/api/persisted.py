@@ -95,7 +95,10 @@ class PersistedDocuments:
         key); the given `query` when nothing is persisted and nothing is trusted."""
         query = request.get("query")
         query = query if isinstance(query, str) and query else None
-        wanted = _apq_hash(request.get("extensions"))
+        extensions = request.get("extensions")
+        if self.trusted is None and not extensions:
+            return query  # nothing persisted asked for: every signal over a socket
+        wanted = _apq_hash(extensions)
         identifier = next(
             (value for key in ID_KEYS if isinstance(value := request.get(key), str) and value),
             None,

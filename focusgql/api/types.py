@@ -1,9 +1,10 @@
 """GraphQL output types, built from domain values; no logic beyond mapping."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from fractions import Fraction
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import strawberry
 from strawberry.types import Info
@@ -114,32 +115,38 @@ class FocusSession(Node):
 
     @classmethod
     def from_frame(cls, frame: Frame) -> "FocusSession":
-        session, snap = frame.session, frame.snapshot
-        t = session.timeline
         return cls(
-            id=strawberry.ID(session.id),
-            target_minutes=session.target_minutes,
-            content_id=session.content_id,
-            tags=list(session.tags),
-            status=SessionStatus(t.status.value),
-            started_at=t.started_at,
-            ended_at=t.ended_at,
-            paused_at=t.paused_at,
-            elapsed_seconds=snap.elapsed,
-            active_seconds=snap.active,
-            idle_seconds=snap.idle,
-            tab_switches=session.tab_switches,
-            is_idle=snap.is_idle,
-            remaining_seconds=snap.remaining,
-            focus_score=session.focus_score,
-            projected_focus_score=snap.score,
-            snapshot=snap,
-            idle_threshold_seconds=t.idle_threshold,
-            last_activity_at=session.last_activity_at,
-            daily_goal_minutes=None if frame.goal is None else frame.goal.goal_minutes,
-            today_focus_seconds=frame.goal_progress,
-            as_of=snap.at,
+            **{name: read(frame) for name, read in FRAME_FIELDS.items()},
+            snapshot=frame.snapshot,
         )
+
+
+FRAME_FIELDS: dict[str, Callable[[Frame], Any]] = {
+    "id": lambda f: strawberry.ID(f.session.id),
+    "target_minutes": lambda f: f.session.target_minutes,
+    "content_id": lambda f: f.session.content_id,
+    "tags": lambda f: list(f.session.tags),
+    "status": lambda f: SessionStatus(f.session.timeline.status.value),
+    "started_at": lambda f: f.session.timeline.started_at,
+    "ended_at": lambda f: f.session.timeline.ended_at,
+    "paused_at": lambda f: f.session.timeline.paused_at,
+    "elapsed_seconds": lambda f: f.snapshot.elapsed,
+    "active_seconds": lambda f: f.snapshot.active,
+    "idle_seconds": lambda f: f.snapshot.idle,
+    "tab_switches": lambda f: f.session.tab_switches,
+    "is_idle": lambda f: f.snapshot.is_idle,
+    "remaining_seconds": lambda f: f.snapshot.remaining,
+    "focus_score": lambda f: f.session.focus_score,
+    "projected_focus_score": lambda f: f.snapshot.score,
+    "idle_threshold_seconds": lambda f: f.session.timeline.idle_threshold,
+    "last_activity_at": lambda f: f.session.last_activity_at,
+    "daily_goal_minutes": lambda f: None if f.goal is None else f.goal.goal_minutes,
+    "today_focus_seconds": lambda f: f.goal_progress,
+    "as_of": lambda f: f.snapshot.at,
+}
+"""FocusSession's fields (by Python name) read off a frame: `from_frame` for
+executed operations, and the compiled tick and signal path (api/fastpath.py)
+reads the few a document selects, with no object built per frame."""
 
 
 @strawberry.type(description="Totals over a person's sessions, exact after deletes.")

@@ -7,6 +7,7 @@ signal for `abandon_after` seconds ends as ABANDONED at exactly
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from focusgql.domain.errors import BadUserInput
 from focusgql.domain.scoring import ScoreBreakdown, focus_score, score
@@ -90,9 +91,11 @@ class FocusSession:
         return replace(self, timeline=timeline, focus_score=final.score)
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Everything a client sees of a session's counters at one instant."""
+class Snapshot(NamedTuple):
+    """Everything a client sees of a session's counters at one instant.
+
+    A named tuple rather than a frozen dataclass: every tick of every live
+    session makes one, and a tuple is built in C, not by a setattr per field."""
 
     at: datetime
     elapsed: int
@@ -118,25 +121,25 @@ class Snapshot:
 
 
 def snapshot(session: FocusSession, now: datetime) -> Snapshot:
-    timeline = session.timeline
-    elapsed = timeline.elapsed(now)
-    idle = timeline.idle(now)
+    elapsed, idle, is_idle = session.timeline.counters(now)
     active = elapsed - idle
+    target_minutes = session.target_minutes
+    tab_switches = session.tab_switches
     return Snapshot(
-        at=now,
-        elapsed=elapsed,
-        active=active,
-        idle=idle,
-        is_idle=timeline.is_idle(now),
-        remaining=max(0, session.target_minutes * 60 - elapsed),
-        tab_switches=session.tab_switches,
-        target_minutes=session.target_minutes,
-        score=focus_score(
+        now,
+        elapsed,
+        active,
+        idle,
+        is_idle,
+        max(0, target_minutes * 60 - elapsed),
+        tab_switches,
+        target_minutes,
+        focus_score(
             elapsed=elapsed,
             active=active,
             idle=idle,
-            tab_switches=session.tab_switches,
-            target_minutes=session.target_minutes,
+            tab_switches=tab_switches,
+            target_minutes=target_minutes,
         ),
     )
 

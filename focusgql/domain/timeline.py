@@ -84,18 +84,26 @@ class Timeline:
     def elapsed(self, now: datetime) -> int:
         return self.session_ms(now) // MS_PER_SECOND
 
-    def idle(self, now: datetime) -> int:
+    def counters(self, now: datetime) -> tuple[int, int, bool]:
+        """(elapsed, idle, is_idle) at `now`, reading the clock once: every tick
+        of every live session needs all three."""
         k = self.elapsed(now)
-        return self.idle_before + max(0, k - self.last_activity_second - self.idle_threshold)
+        since = k - self.last_activity_second - self.idle_threshold
+        if since > 0:
+            return k, self.idle_before + since, self.status is Status.ACTIVE
+        return k, self.idle_before, False
+
+    def idle(self, now: datetime) -> int:
+        return self.counters(now)[1]
 
     def active(self, now: datetime) -> int:
-        return self.elapsed(now) - self.idle(now)
+        elapsed, idle, _ = self.counters(now)
+        return elapsed - idle
 
     def is_idle(self, now: datetime) -> bool:
         """Whether the session is counting and idle: its latest tick was idle and no
         activity has come since."""
-        k = self.elapsed(now)
-        return self.status is Status.ACTIVE and k - self.last_activity_second > self.idle_threshold
+        return self.counters(now)[2]
 
     def tick_due(self, k: int) -> datetime | None:
         """Wall time at which tau reaches k, or None while the clock stands still."""

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from focusgql.clock import Clock, Timer
 from focusgql.domain.goals import GoalBaseline
-from focusgql.domain.session import FocusSession, Snapshot, snapshot
+from focusgql.domain.session import FocusSession
 from focusgql.services.ports import Frame, Sink
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,10 @@ def _signals_in(session: FocusSession) -> int:
     return sum(seq + 1 for _, seq in session.journal_marks)
 
 
-def shows_only_activity_time(
-    old: FocusSession, new: FocusSession, now: datetime, seen: Snapshot | None = None
-) -> bool:
+def shows_only_activity_time(old: FocusSession, new: FocusSession, now: datetime) -> bool:
     """Whether `new` differs from `old`, as seen at `now`, only in when the last
     activity was: an activity that did not end an idle stretch. Counters,
-    idleness and everything else read the same. `seen`: `new`'s snapshot at
-    `now`, if made already."""
+    idleness and everything else read the same."""
     ot, nt = old.timeline, new.timeline
     # Field by field rather than copies compared whole: this runs for every signal.
     same = (
@@ -81,7 +78,9 @@ def shows_only_activity_time(
         and nt.ended_at == ot.ended_at
         and nt.idle_threshold == ot.idle_threshold
     )
-    return same and snapshot(old, now) == (seen or snapshot(new, now))
+    # With all of that equal, two snapshots at `now` differ only where the
+    # timeline's counters do (the rest of a snapshot is derived from them).
+    return same and ot.counters(now) == nt.counters(now)
 
 
 class _Beat:
@@ -192,13 +191,13 @@ class _Channel:
             # A tick due and not sent yet (its timer is late, or held) goes out
             # as this frame, to everyone: sparing anyone would skip a second.
             due = self._missed or (self._due is not None and self._due <= now)
-            frame = Frame.at(session, now, self.goal)
-            quiet = not due and shows_only_activity_time(old, session, now, frame.snapshot)
+            # Only what changed goes out: an activity that moved no counter
+            # reaches only those who show its time (often nobody, and then no
+            # frame is made).
+            quiet = not due and bool(self.blind) and shows_only_activity_time(old, session, now)
             self._missed = False
             try:
-                # Only what changed goes out: an activity that moved no counter
-                # reaches only those who show its time.
-                self._broadcast(now, skip=self.blind if quiet else None, frame=frame)
+                self._broadcast(now, skip=self.blind if quiet else None)
             finally:
                 self._arm(now)
 
@@ -255,14 +254,14 @@ class _Channel:
             if due is not None:
                 self._beat.schedule(due, self)
 
-    def _broadcast(
-        self, now: datetime, skip: set[int] | None = None, frame: Frame | None = None
-    ) -> None:
-        frame = frame or Frame.at(self.session, now, self.goal)
+    def _broadcast(self, now: datetime, skip: set[int] | None = None) -> None:
+        frame: Frame | None = None  # made for the first follower that takes it
         broken: list[Sink] | None = None  # made only on failure: this runs every tick
         for sink in tuple(self.followers):
             if skip and id(sink) in skip:
                 continue
+            if frame is None:
+                frame = Frame.at(self.session, now, self.goal)
             try:
                 sink(frame)
             except Exception:
