@@ -28,6 +28,7 @@ wake-up or pause and resume of reading, which uvicorn does for every message.
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -142,10 +143,49 @@ class CorkedWebSocketProtocol(WebSocketsSansIOProtocol):
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            _cork(self)
 
     def _flush(self) -> None:
+        if not self._flush_scheduled:
+            return  # written already (a later flush of the batch finds nothing)
         self._flush_scheduled = False
         output = self.conn.data_to_send()
         if output and not self.transport.is_closing():
             self.transport.write(b"".join(output))
+
+
+class _Corked(threading.local):
+    """Connections with frames buffered in this loop turn, written at its end
+    by one callback: a tick reaches thousands of sockets a second, and a
+    callback each was a handle made and run per frame. Per thread, as each
+    thread runs its own loop."""
+
+    def __init__(self) -> None:
+        self.protocols: list[CorkedWebSocketProtocol] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The loop a flush is scheduled on, None when none is."""
+
+
+_corked = _Corked()
+
+
+def _cork(protocol: CorkedWebSocketProtocol) -> None:
+    loop = asyncio.get_running_loop()
+    if _corked.loop is loop:
+        _corked.protocols.append(protocol)
+        return
+    # The first this turn (or a loop that stopped before its flush ran).
+    _corked.loop = loop
+    _corked.protocols = [protocol]
+    loop.call_soon(_flush_corked)
+
+
+def _flush_corked() -> None:
+    batch = _corked.protocols
+    _corked.protocols = []
+    _corked.loop = None
+    for protocol in batch:
+        try:
+            protocol._flush()
+        except Exception:
+            log.exception("a WebSocket write failed")

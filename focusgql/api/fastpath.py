@@ -101,7 +101,10 @@ def _graphql_name(field: Any) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: a plan is a key of every frame's cache of encodings, and the plan
+# cache hands out one object per document, so identity is equality and its hash
+# is not recomputed from every field on each lookup.
+@dataclass(frozen=True, slots=True, eq=False)
 class TickPlan:
     root_key: str
     selections: tuple[tuple[str, str], ...]

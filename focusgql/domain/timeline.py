@@ -41,7 +41,9 @@ class Status(StrEnum):
 
     @property
     def is_running(self) -> bool:
-        return self in (Status.ACTIVE, Status.PAUSED)
+        # Identity, not `in`: a str enum's == is a string comparison, and this
+        # runs several times for every signal and tick.
+        return self is Status.ACTIVE or self is Status.PAUSED
 
 
 def truncate_to_ms(t: datetime) -> datetime:
