@@ -62,6 +62,11 @@ class Context:
         its connection_init); None otherwise."""
         return self._user.id if self._user is not None else None
 
+    def known_token_generation(self) -> int:
+        """The token generation the signed-in person had at sign-in (which their
+        token carried: sign-in checks they match); 0 if nobody is signed in."""
+        return self._user.token_generation if self._user is not None else 0
+
     def sign_in_connection(self, user: User, valid_until: datetime | None = None) -> None:
         self._user = user
         self._auth_error = None

@@ -58,9 +58,44 @@ class Mutation:
     async def delete_account(self, info: Info[Context, None], password: str) -> strawberry.ID:
         ctx = info.context
         user = await ctx.current_user()
-        await ctx.services.accounts.delete_account(user, password)
-        ctx.services.sockets.close_user(user.id, asking=ctx.request)
+        with ctx.services.sockets.answering(ctx.request):
+            await ctx.services.accounts.delete_account(user, password)
+            ctx.services.sockets.close_user(user.id, asking=ctx.request)
         return strawberry.ID(user.id)
+
+    @strawberry.mutation(
+        description=(
+            "Revoke every token you hold, this one included: every request with one "
+            "is UNAUTHENTICATED from now on, and your open sockets, on every server, "
+            "close within a second (4403). Sign in again to go on."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def sign_out_everywhere(self, info: Info[Context, None]) -> bool:
+        ctx = info.context
+        user = await ctx.current_user()
+        with ctx.services.sockets.answering(ctx.request):
+            await ctx.services.accounts.sign_out_everywhere(user)
+        return True
+
+    @strawberry.mutation(
+        description=(
+            "Change your password, confirmed with the current one. Like signOutEverywhere "
+            "it revokes every token you hold and closes your sockets; the answer carries "
+            "a fresh token for this device."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def change_password(
+        self, info: Info[Context, None], current_password: str, new_password: str
+    ) -> AuthPayload:
+        ctx = info.context
+        user = await ctx.current_user()
+        with ctx.services.sockets.answering(ctx.request):
+            signed_in = await ctx.services.accounts.change_password(
+                user, current_password, new_password
+            )
+        return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
 
     @strawberry.mutation(
         description="Start a session; a running one ends as ABANDONED.",

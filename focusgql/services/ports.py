@@ -218,6 +218,13 @@ class UserRepository(Protocol):
 
     async def password_hash(self, user_id: str) -> str | None: ...
 
+    async def next_token_generation(
+        self, user_id: str, password_hash: str | None = None
+    ) -> User | None:
+        """Revoke every token issued so far (setting a new password hash too,
+        if given): the person with their new generation, or None if gone."""
+        ...
+
     async def delete(self, user_id: str) -> bool:
         """Remove the user; whether they were there."""
         ...

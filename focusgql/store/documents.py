@@ -16,6 +16,7 @@ class UserDocument(Document):
     timezone: str = "UTC"
     created_at: datetime
     daily_goal_minutes: int = 0
+    token_generation: int = 0
 
     class Settings:
         name = "users"
