@@ -12,6 +12,7 @@ from focusgql.domain.errors import FocusError, Unauthenticated
 from focusgql.domain.user import User
 from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
+from focusgql.services.idempotency import Idempotency
 from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 from focusgql.services.stats import StatsService
@@ -25,6 +26,9 @@ class Services:
     limits: RateLimiter = field(default_factory=RateLimiter)
     metrics: Metrics = field(default_factory=Metrics)
     sockets: UserSockets = field(default_factory=UserSockets)
+    idempotency: Idempotency | None = None
+    """Keyed retries of createSession, updateSession, endSession, deleteSession;
+    None, a key is refused (bootstrap always wires one)."""
 
 
 @dataclass(slots=True)

@@ -1,5 +1,8 @@
 """Mutation resolvers: parse, check who is asking, call one service method, map."""
 
+import dataclasses
+from typing import Annotated, Optional
+
 import strawberry
 from strawberry.types import Info
 
@@ -13,7 +16,22 @@ from focusgql.api.inputs import (
 )
 from focusgql.api.ratelimit import RateLimit
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
+from focusgql.services.idempotency import Idempotency
 from focusgql.services.sessions import SessionEdit
+
+KEY_DESCRIPTION = (
+    "An idempotency key made by the client (1 to 128 characters), for retries: the "
+    "same key again within 24 hours answers the first answer and changes nothing; "
+    "with a different request it is CONFLICT."
+)
+
+ClientMutationId = Annotated[Optional[str], strawberry.argument(description=KEY_DESCRIPTION)]
+
+
+def _keys(ctx: Context) -> Idempotency:
+    keys = ctx.services.idempotency
+    assert keys is not None, "bootstrap wires the idempotency keys"
+    return keys
 
 
 @strawberry.type
@@ -102,15 +120,25 @@ class Mutation:
         extensions=[RateLimit("mutation")],
     )
     async def create_session(
-        self, info: Info[Context, None], input: CreateSessionInput
+        self,
+        info: Info[Context, None],
+        input: CreateSessionInput,
+        client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
-        created = await ctx.services.sessions.create(
-            await ctx.current_user_id(),
-            input.target_minutes,
-            input.content_id,
-            input.idle_threshold_seconds,
-            input.tags,
+        user_id = await ctx.current_user_id()
+        created = await _keys(ctx).frame(
+            user_id,
+            client_mutation_id,
+            "createSession",
+            {"input": dataclasses.asdict(input)},
+            lambda: ctx.services.sessions.create(
+                user_id,
+                input.target_minutes,
+                input.content_id,
+                input.idle_threshold_seconds,
+                input.tags,
+            ),
         )
         return FocusSession.from_frame(created)
 
@@ -119,7 +147,11 @@ class Mutation:
         extensions=[RateLimit("mutation")],
     )
     async def update_session(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateSessionInput
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        input: UpdateSessionInput,
+        client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
         edit = SessionEdit(
@@ -128,8 +160,13 @@ class Mutation:
             status=input.status.to_domain() if input.status else None,
             tags=input.tags,
         )
-        updated = await ctx.services.sessions.edit(
-            await ctx.current_user_id(), parse_session_id(id), edit
+        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        updated = await _keys(ctx).frame(
+            user_id,
+            client_mutation_id,
+            "updateSession",
+            {"id": session_id, "input": dataclasses.asdict(input)},
+            lambda: ctx.services.sessions.edit(user_id, session_id, edit),
         )
         return FocusSession.from_frame(updated)
 
@@ -141,10 +178,16 @@ class Mutation:
         info: Info[Context, None],
         id: strawberry.ID,
         status: SessionStatus = SessionStatus.COMPLETED,
+        client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
-        ended = await ctx.services.sessions.end(
-            await ctx.current_user_id(), parse_session_id(id), status.to_domain()
+        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        ended = await _keys(ctx).frame(
+            user_id,
+            client_mutation_id,
+            "endSession",
+            {"id": session_id, "status": status},
+            lambda: ctx.services.sessions.end(user_id, session_id, status.to_domain()),
         )
         return FocusSession.from_frame(ended)
 
@@ -152,10 +195,20 @@ class Mutation:
         description="Delete a session; stats read as if it never existed.",
         extensions=[RateLimit("mutation")],
     )
-    async def delete_session(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
+    async def delete_session(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        client_mutation_id: ClientMutationId = None,
+    ) -> strawberry.ID:
         ctx = info.context
-        deleted = await ctx.services.sessions.delete(
-            await ctx.current_user_id(), parse_session_id(id)
+        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        deleted = await _keys(ctx).session_id(
+            user_id,
+            client_mutation_id,
+            "deleteSession",
+            {"id": session_id},
+            lambda: ctx.services.sessions.delete(user_id, session_id),
         )
         return strawberry.ID(deleted)
 

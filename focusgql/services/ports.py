@@ -265,3 +265,40 @@ class LiveHub(Protocol):
 
 class Following(Protocol):
     def close(self) -> None: ...
+
+
+Answer = Frame | str
+"""What a keyed mutation answered: a session as of then, or an id (a delete)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A request already made with an idempotency key."""
+
+    fingerprint: str
+    answer: Answer | None
+    """None while the first request is still being handled."""
+
+
+class IdempotencyStore(Protocol):
+    async def claim(
+        self,
+        user_id: str,
+        key: str,
+        fingerprint: str,
+        now: datetime,
+        expired_before: datetime,
+        abandoned_before: datetime,
+    ) -> KeyedRequest | None:
+        """Take the key for a new request (None), or the request it was taken
+        for. A key taken before `expired_before` counts as free, and so does
+        one still unanswered since before `abandoned_before` (its process died)."""
+        ...
+
+    async def complete(self, user_id: str, key: str, answer: Answer) -> None: ...
+
+    async def release(self, user_id: str, key: str) -> None:
+        """Free the key of a request that failed, so that a retry runs it."""
+        ...
+
+    async def delete_for_user(self, user_id: str) -> int: ...

@@ -93,3 +93,25 @@ class SessionDocument(Document):
                 name="status_counted_at",
             ),
         ]
+
+
+class IdempotencyKeyDocument(Document):
+    """A mutation sent with a key (`clientMutationId`), and its answer once it
+    has one (store/idempotency.py); the TTL index removes it after 24 hours."""
+
+    user_id: PydanticObjectId
+    key: str
+    fingerprint: str
+    created_at: datetime
+    answer: dict[str, object] | None = None
+
+    class Settings:
+        name = "idempotency_keys"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel(
+                [("user_id", ASCENDING), ("key", ASCENDING)], unique=True, name="user_key_unique"
+            ),
+            # domain/idempotency.py KEY_LIFETIME; reads also ignore an older key,
+            # since the TTL monitor runs only once a minute.
+            IndexModel([("created_at", ASCENDING)], expireAfterSeconds=86400, name="ttl_24h"),
+        ]
