@@ -89,6 +89,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 sessions.observe,
                 sessions.observe_deleted,
                 sessions.known_ids,
+                started=wiring.services.persons.started if wiring.services.persons else None,
+                reopened=wiring.services.persons.resync if wiring.services.persons else None,
             )
             # Signals stored before a crash reach their sessions before anyone reads.
             await wiring.sessions_repo.journal.load()

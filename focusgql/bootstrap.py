@@ -11,6 +11,7 @@ from focusgql.services.accounts import AccountService
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.idempotency import Idempotency
 from focusgql.services.live import LiveHub
+from focusgql.services.persons import PersonHub
 from focusgql.services.ratelimit import Bucket, RateLimiter, RatePolicy
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.signals import SignalPolicy
@@ -63,6 +64,8 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     accounts = AccountService(users, tokens, clock)
     accounts.erasers.append(sessions.delete_all)
     keys = MongoIdempotencyStore()
+    persons = PersonHub(sessions)
+    sessions.on_started.append(persons.started)
     accounts.erasers.append(keys.delete_for_user)
     services = Services(
         accounts=accounts,
@@ -72,6 +75,7 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
         limits=RateLimiter(rate_policy(settings)),
         metrics=metrics,
         idempotency=Idempotency(keys, clock),
+        persons=persons,
     )
     return Wiring(
         services=services, hub=hub, checkpointer=checkpointer, sessions_repo=sessions_repo

@@ -13,6 +13,7 @@ from focusgql.domain.user import User
 from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
 from focusgql.services.idempotency import Idempotency
+from focusgql.services.persons import PersonHub
 from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 from focusgql.services.stats import StatsService
@@ -29,6 +30,8 @@ class Services:
     idempotency: Idempotency | None = None
     """Keyed retries of createSession, updateSession, endSession, deleteSession;
     None, a key is refused (bootstrap always wires one)."""
+    persons: PersonHub | None = None
+    """mySession's followers (bootstrap always wires one)."""
 
 
 @dataclass(slots=True)

@@ -40,9 +40,11 @@ from focusgql.services.ports import Frame
 MAX_SELECTIONS = 64
 CACHE_SIZE = 256
 
-# The root fields compiled, by operation type; each takes one `sessionId`.
+# The root fields compiled, by operation type; each takes one `sessionId`,
+# but mySession, which takes none (it follows the person signed in).
+PERSON_ROOT = "mySession"
 ROOTS = {
-    OperationType.SUBSCRIPTION: frozenset({"sessionTicks"}),
+    OperationType.SUBSCRIPTION: frozenset({"sessionTicks", PERSON_ROOT}),
     OperationType.MUTATION: frozenset({"recordActivity", "recordTabSwitch"}),
 }
 
@@ -97,7 +99,11 @@ class TickPlan:
 
     @property
     def is_mutation(self) -> bool:
-        return self.field != "sessionTicks"
+        return self.field not in ("sessionTicks", PERSON_ROOT)
+
+    @property
+    def follows_person(self) -> bool:
+        return self.field == PERSON_ROOT
 
     @property
     def shows_activity_time(self) -> bool:
@@ -145,8 +151,11 @@ class TickPlans:
             self._plans.popitem(last=False)
         return plan
 
-    def encode(self, plan: TickPlan, frame: Frame) -> str:
-        """The `next` payload for this plan, built once per frame and selection."""
+    def encode(self, plan: TickPlan, frame: Frame | None) -> str:
+        """The `next` payload for this plan, built once per frame and selection
+        (None: mySession while nothing runs)."""
+        if frame is None:
+            return json.dumps({"data": {plan.root_key: None}}, separators=(",", ":"))
         cached = frame.encoded.get(plan)
         if cached is not None:
             return cached
@@ -187,9 +196,12 @@ class TickPlans:
             or root.directives
         ):
             return None
-        (argument,) = root.arguments or ()  # validation guarantees exactly sessionId
-        literal = argument.value.value if isinstance(argument.value, StringValueNode) else None
-        variable = argument.value.name.value if isinstance(argument.value, VariableNode) else None
+        literal = variable = None
+        if root.name.value != PERSON_ROOT:
+            (argument,) = root.arguments or ()  # validation guarantees exactly sessionId
+            value = argument.value
+            literal = value.value if isinstance(value, StringValueNode) else None
+            variable = value.name.value if isinstance(value, VariableNode) else None
         if root.selection_set is None:
             return None
         selections: list[tuple[str, str]] = []

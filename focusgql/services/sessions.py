@@ -115,6 +115,9 @@ class SessionService:
         self._background: set[asyncio.Task[None]] = set()
         self.goals: Callable[[str], Awaitable[GoalBaseline | None]] | None = None
         """Today's goal baseline of a person, for live frames (wired to StatsService)."""
+        self.on_started: list[Callable[[str, str], None]] = []
+        """Told (user id, session id) of each session created here (mySession's
+        followers; other processes hear of it from the change stream)."""
         self.signals = SignalCommitter(
             repo,
             clock,
@@ -327,6 +330,8 @@ class SessionService:
             except RunningSessionExists:
                 continue  # another create won the race: end that one too
             self.observe(created)
+            for listener in self.on_started:
+                listener(created.user_id, created.id)
             return Frame.at(created, now)
         raise Conflict("sessions are being created concurrently; try again")
 
