@@ -1,6 +1,7 @@
 // The focusgql dashboard: plain ES module, no build step, no dependencies.
 // Queries and mutations go over fetch; the live counters come from the
-// `sessionTicks` subscription over graphql-transport-ws (client below), and
+// `mySession` subscription over graphql-transport-ws (client below), which
+// follows the person's running session whichever device started it, and
 // activity and tab switches go over that same socket while it is open: it has
 // signed in once, so a report costs no HTTP request, token check or user read,
 // and it takes the server's cheapest path (plain scalar selections).
@@ -43,7 +44,7 @@ const Q = {
   session: `query Session($id: ID!) { session(id: $id) { ${SESSION} } }`,
   activity: `mutation Activity($id: ID!) { recordActivity(sessionId: $id) { ${LIVE} } }`,
   tab: `mutation Tab($id: ID!) { recordTabSwitch(sessionId: $id) { ${LIVE} } }`,
-  ticks: `subscription Ticks($id: ID!) { sessionTicks(sessionId: $id) { ${LIVE} } }`,
+  mine: `subscription Mine { mySession { ${LIVE} } }`,
 };
 
 // ---- GraphQL over HTTP -------------------------------------------------------
@@ -345,7 +346,6 @@ function renderLive(snapshot) {
 
 function renderResult(s) {
   const shown = !$("result").hidden && $("result").dataset.session === s.id;
-  if (state.stopWatching) state.stopWatching();
   show("live", false);
   show("start", true);
   show("result", true);
@@ -390,7 +390,7 @@ function renderResult(s) {
   }
 }
 
-// Today's progress toward the daily goal. Only sessionTicks frames carry it
+// Today's progress toward the daily goal. Only live (mySession) frames carry it
 // (other answers have nulls), so what ended today before this session is kept
 // from the last frame and the session's own active seconds added to it.
 function renderGoal(s) {
@@ -464,15 +464,18 @@ function renderHistory(connection, append) {
 
 // ---- actions -----------------------------------------------------------------
 
-function watch(id) {
+// One subscription for the page's lifetime, to the person rather than to a
+// session: a session started, paused or ended on another device shows here
+// within a tick, and the final frame of one is followed by null until the next.
+function follow() {
   if (state.stopWatching) state.stopWatching();
   let stopped = false;
   const stop = state.ws.subscribe(
-    { query: Q.ticks, variables: { id }, operationName: "Ticks" },
+    { query: Q.mine, operationName: "Mine" },
     {
       next: (result) => {
         if (result.errors?.length) showError(new RequestError(result.errors));
-        if (result.data) applySnapshot(result.data.sessionTicks);
+        else if (result.data) onMine(result.data.mySession);
       },
       error: (errors) => showError(new RequestError(errors)),
       complete: () => {},
@@ -480,10 +483,10 @@ function watch(id) {
         if (stopped) return;
         if (event.code === 4403 || event.code === 4401) {
           signOut("Your sign-in is no longer valid: please sign in again.");
-        } else if (running(state.session) && state.session.id === id) {
-          markOffline(); // at once, not when the next signal fails
-          setTimeout(() => !stopped && state.session?.id === id && watch(id), RECONNECT_MS);
+          return;
         }
+        if (running(state.session)) markOffline(); // at once, not when the next signal fails
+        setTimeout(() => !stopped && state.ws && follow(), RECONNECT_MS);
       },
     },
   );
@@ -492,6 +495,29 @@ function watch(id) {
     state.stopWatching = null;
     stop();
   };
+}
+
+function onMine(s) {
+  if (s) {
+    const started = running(s) && state.session?.id !== s.id;
+    applySnapshot(s);
+    if (started) refresh(); // started here or elsewhere: the history lists it
+    return;
+  }
+  markOnline(); // nothing runs, and the server said so
+  const shown = state.session;
+  // A session on screen as running ended without its final frame reaching
+  // this page (it was deleted, or ended while the socket was away): read it.
+  if (running(shown)) {
+    request(Q.session, { id: shown.id }).then(
+      (data) => data.session && applySnapshot(data.session),
+      () => {
+        state.session = null;
+        for (const id of ["live", "result"]) show(id, false);
+        show("start", true);
+      },
+    );
+  }
 }
 
 async function act(work) {
@@ -511,10 +537,8 @@ async function load() {
     renderStats(data.me.stats);
     renderHistory(data.sessions, false);
     show("start", true);
-    if (data.activeSession) {
-      applySnapshot(data.activeSession);
-      watch(data.activeSession.id);
-    }
+    if (data.activeSession) applySnapshot(data.activeSession);
+    follow();
   } catch (error) {
     if (error.codes?.includes("UNAUTHENTICATED")) signOut("Please sign in again.");
     else showError(error);
@@ -618,7 +642,6 @@ function bind() {
     act(async () => {
       const { createSession } = await request(Q.create, { input });
       applySnapshot(createSession);
-      watch(createSession.id);
       announce("Session started.");
       refresh();
     });

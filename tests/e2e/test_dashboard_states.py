@@ -1,5 +1,6 @@
 """The dashboard in single situations, in headless Chromium (tests/e2e/browser/
-cases.mjs): a session at its target, giving up, a server outage, a phone.
+cases.mjs): a session at its target, giving up, a server outage, a phone, and
+two devices of one person following each other.
 
 The outage goes through a TCP gate in front of the server that the test closes
 (every open connection cut, new ones refused) and opens again, so the page sees
@@ -234,3 +235,30 @@ async def test_the_page_fits_a_phone(live_server: RunningServer, cases_driver: P
     # Each history row is stacked: every cell readable, labelled, none cut.
     cells = page["historyCells"]
     assert len(cells) == 6 and cells[4] == "Status completed", cells
+
+
+@pytest.mark.slow
+async def test_a_second_device_follows_the_first_within_a_tick(
+    live_server: RunningServer, cases_driver: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        person = await signed_up(http)
+        assert person.token
+        out = await run_case("two-devices", live_server.url, person.token)
+        stored = await person.execute(
+            "{ sessions(first: 2) { edges { node { id status } } } activeSession { id } }"
+        )
+        if stored["activeSession"]:
+            await person.execute(
+                "mutation($id: ID!) { endSession(id: $id) { id } }",
+                {"id": stored["activeSession"]["id"]},
+            )
+    # Each change made on one page shows on the other within a tick (plus the page's work).
+    for moment in ("start", "pause", "resume", "end", "restart"):
+        assert out[f"{moment}SeenAfterMs"] < 1500, out
+    assert out["ticked"], out
+    assert out["otherResult"] in ("Finished early", "Session completed"), out
+    newest, older = (edge["node"] for edge in stored["sessions"]["edges"])
+    assert older["status"] == "COMPLETED" and newest["status"] == "ACTIVE"
+    assert stored["activeSession"]["id"] == newest["id"]
+    assert out["sessionIds"] == [newest["id"], newest["id"]], out
