@@ -51,6 +51,8 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     policy = SessionPolicy(
         idle_threshold=settings.idle_threshold_seconds,
         abandon_after=settings.abandon_after_seconds,
+        signal_leeway=settings.jwt_leeway_seconds,
+        max_signal_age=settings.max_signal_age_seconds,
     )
     signal_policy = SignalPolicy(
         window_seconds=settings.signal_commit_ms / 1000,

@@ -198,8 +198,12 @@ class TickPlans:
             return None
         literal = variable = None
         if root.name.value != PERSON_ROOT:
-            (argument,) = root.arguments or ()  # validation guarantees exactly sessionId
-            value = argument.value
+            # Exactly sessionId: a signal with `at` or `signalId` is a replay,
+            # which takes the resolver's (slower) path.
+            arguments = tuple(root.arguments or ())
+            if len(arguments) != 1 or arguments[0].name.value != "sessionId":
+                return None
+            value = arguments[0].value
             literal = value.value if isinstance(value, StringValueNode) else None
             variable = value.name.value if isinstance(value, VariableNode) else None
         if root.selection_set is None:

@@ -1,21 +1,26 @@
 """Mutation resolvers: parse, check who is asking, call one service method, map."""
 
 import dataclasses
+from datetime import datetime
 from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.api.ids import parse_session_id
+from focusgql.api.ids import parse_instant, parse_session_id
 from focusgql.api.inputs import (
     CreateSessionInput,
     RegisterInput,
+    SignalInput,
     UpdateProfileInput,
     UpdateSessionInput,
 )
 from focusgql.api.ratelimit import RateLimit
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
+from focusgql.domain.errors import BadUserInput
+from focusgql.domain.replay import MAX_SIGNALS_PER_CALL, Replayed
+from focusgql.domain.replay import SignalKind as DomainSignalKind
 from focusgql.services.idempotency import Idempotency
 from focusgql.services.sessions import SessionEdit
 
@@ -26,6 +31,29 @@ KEY_DESCRIPTION = (
 )
 
 ClientMutationId = Annotated[Optional[str], strawberry.argument(description=KEY_DESCRIPTION)]
+SignalAt = Annotated[
+    Optional[datetime],
+    strawberry.argument(
+        description=(
+            "When it happened, by the client's clock, for a signal replayed from an "
+            "offline queue; left out, it is now. It counts as if it had arrived then, if "
+            "`at` is not later than now plus the token leeway (30 s), not older than "
+            "FOCUSGQL_MAX_SIGNAL_AGE_SECONDS (600 s), not before the start, not inside "
+            "the pause under way, and not before the session's last counted activity "
+            "(replays come in order); otherwise BAD_USER_INPUT with `rule` IN_FUTURE, "
+            "TOO_OLD, BEFORE_START, IN_PAUSE or BEFORE_LAST_ACTIVITY, and nothing "
+            "changes. A replayed activity can turn seconds already reported idle into "
+            "active: idleSeconds may drop, and watchers get the corrected snapshot at once."
+        )
+    ),
+]
+SignalId = Annotated[
+    Optional[str],
+    strawberry.argument(
+        description="An id the client made for this signal (1 to 128 characters): the "
+        "same id again counts once."
+    ),
+]
 
 
 def _keys(ctx: Context) -> Idempotency:
@@ -214,20 +242,58 @@ class Mutation:
 
     @strawberry.mutation(description="Report mouse or keyboard activity in the session.")
     async def record_activity(
-        self, info: Info[Context, None], session_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        session_id: strawberry.ID,
+        at: SignalAt = None,
+        signal_id: SignalId = None,
     ) -> FocusSession:
         ctx = info.context
-        updated = await ctx.services.sessions.record_activity(
-            await ctx.current_user_id(), parse_session_id(session_id)
-        )
+        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        if at is None and signal_id is None:
+            updated = await ctx.services.sessions.record_activity(user_id, sid)
+        else:
+            replayed = Replayed(DomainSignalKind.ACTIVITY, parse_instant(at, "at"), signal_id)
+            updated = await ctx.services.sessions.replay_signals(user_id, sid, [replayed])
         return FocusSession.from_frame(updated)
 
     @strawberry.mutation(description="Report that the person left the tab (counts while ACTIVE).")
     async def record_tab_switch(
-        self, info: Info[Context, None], session_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        session_id: strawberry.ID,
+        at: SignalAt = None,
+        signal_id: SignalId = None,
     ) -> FocusSession:
         ctx = info.context
-        updated = await ctx.services.sessions.record_tab_switch(
-            await ctx.current_user_id(), parse_session_id(session_id)
-        )
+        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        if at is None and signal_id is None:
+            updated = await ctx.services.sessions.record_tab_switch(user_id, sid)
+        else:
+            replayed = Replayed(DomainSignalKind.TAB_SWITCH, parse_instant(at, "at"), signal_id)
+            updated = await ctx.services.sessions.replay_signals(user_id, sid, [replayed])
+        return FocusSession.from_frame(updated)
+
+    @strawberry.mutation(
+        description=(
+            "A client's queue of activity and tab switches made while it was offline, "
+            f"in the order they happened, at most {MAX_SIGNALS_PER_CALL} per call: each "
+            "counts as if it had arrived at its `at` (the rules are recordActivity's). "
+            "All or nothing: the first signal refused is a BAD_USER_INPUT naming its "
+            "`index` and `rule`, and none counts."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def record_signals(
+        self, info: Info[Context, None], session_id: strawberry.ID, signals: list[SignalInput]
+    ) -> FocusSession:
+        ctx = info.context
+        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        if len(signals) > MAX_SIGNALS_PER_CALL:
+            raise BadUserInput(f"at most {MAX_SIGNALS_PER_CALL} signals per call", field="signals")
+        queue = [
+            Replayed(DomainSignalKind(s.kind.value), parse_instant(s.at, "at"), s.signal_id)
+            for s in signals
+        ]
+        updated = await ctx.services.sessions.replay_signals(user_id, sid, queue, batch=True)
         return FocusSession.from_frame(updated)

@@ -1,6 +1,6 @@
 """What the services need from storage and the live hub; `store/` and `live` implement these."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -94,6 +94,10 @@ class SessionTotals:
 class SessionRepository(Protocol):
     def new_id(self) -> str: ...
 
+    async def signal_ids(self, session_id: str) -> list[str]:
+        """The client signal ids the session has counted lately (domain/replay.py)."""
+        ...
+
     async def add(self, session: FocusSession) -> FocusSession:
         """Insert; RunningSessionExists if the user has a running one."""
         ...
@@ -102,8 +106,11 @@ class SessionRepository(Protocol):
 
     async def running_for(self, user_id: str) -> FocusSession | None: ...
 
-    async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
-        """Write if still at `session.version`; the stored value, or None if it moved on."""
+    async def save(
+        self, session: FocusSession, now: datetime, signal_ids: Sequence[str] = ()
+    ) -> FocusSession | None:
+        """Write if still at `session.version`; the stored value, or None if it moved
+        on. `signal_ids`: client signal ids counted by this write, remembered with it."""
         ...
 
     async def append_signals(

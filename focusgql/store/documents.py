@@ -53,6 +53,8 @@ class SessionDocument(Document):
     """Normalized (domain/tags.py); multikey indexes serve `sessions(tag:)` and stats."""
     version: int = 0
     """Bumped by every write, for optimistic concurrency."""
+    signal_ids: list[str] = Field(default_factory=list)
+    """Client ids of the replayed signals counted lately, newest last (domain/replay.py)."""
 
     class Settings:
         name = "sessions"
