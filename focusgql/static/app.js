@@ -44,6 +44,8 @@ const Q = {
   session: `query Session($id: ID!) { session(id: $id) { ${SESSION} } }`,
   activity: `mutation Activity($id: ID!) { recordActivity(sessionId: $id) { ${LIVE} } }`,
   tab: `mutation Tab($id: ID!) { recordTabSwitch(sessionId: $id) { ${LIVE} } }`,
+  replay: `mutation Replay($id: ID!, $signals: [SignalInput!]!) {
+    recordSignals(sessionId: $id, signals: $signals) { ${LIVE} } }`,
   mine: `subscription Mine { mySession { ${LIVE} } }`,
 };
 
@@ -53,6 +55,7 @@ class RequestError extends Error {
   constructor(errors, unreachable = false) {
     super(errors.map((e) => e.message).join(" "));
     this.codes = errors.map((e) => e.extensions?.code);
+    this.index = errors[0]?.extensions?.index; // recordSignals: the signal refused
     this.unreachable = unreachable; // no answer at all, as opposed to a refusal
   }
 }
@@ -181,7 +184,9 @@ const state = {
   stats: null, // the latest stats read, for the running session's share of focus time
   confirmedAt: 0, // Date.now() when the server last sent the session on screen
   offline: false,
-  missed: 0, // activity and tab switches not reported while the server was unreachable
+  missed: 0, // activity and tab switches made while the server was unreachable
+  queue: [], // those reports, {sessionId, kind, at, signalId}, replayed once it is back
+  replaying: null, // the replay under way (a promise), if any
   leaving: false, // a reload or navigation away is under way: not a tab switch
 };
 
@@ -232,11 +237,11 @@ function markOffline() {
 
 function offlineText() {
   const missed = state.missed
-    ? ` ${state.missed} activity or tab-switch report${state.missed === 1 ? " was" : "s were"} not counted.`
+    ? ` ${state.missed} activity or tab-switch report${state.missed === 1 ? " is" : "s are"} kept.`
     : "";
   return (
     "The server cannot be reached: reconnecting. The clock runs on this device " +
-    `and is not confirmed; activity and tab switches meanwhile are not counted.${missed}`
+    `and is not confirmed; activity and tab switches meanwhile are kept and sent once it is back.${missed}`
   );
 }
 
@@ -250,10 +255,57 @@ function markOnline() {
   setText(
     "offline",
     "Reconnected: the clock is the server's again." +
-      (missed ? ` ${missed} report${missed === 1 ? "" : "s"} made offline were not counted.` : ""),
+      (missed ? ` ${missed} report${missed === 1 ? "" : "s"} made offline sent.` : ""),
   );
   setTimeout(() => !state.offline && show("offline", false), 5000);
   announce("Reconnected.");
+  replay();
+}
+
+// ---- offline queue: what happened while unreachable, sent in order once back --
+
+const REPLAY_BATCH = 500; // the server's most per recordSignals call
+
+function keep(query) {
+  const s = state.session;
+  const signalId = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+  const kind = query === Q.tab ? "TAB_SWITCH" : "ACTIVITY";
+  state.queue.push({ sessionId: s.id, kind, at: new Date().toISOString(), signalId });
+  state.missed += 1;
+}
+
+// One replay at a time; a signal made meanwhile waits behind it, keeping the order.
+function replay() {
+  if (!state.replaying && state.queue.length && !state.offline) {
+    state.replaying = sendQueue().finally(() => {
+      state.replaying = null;
+      if (state.queue.length && !state.offline) replay();
+    });
+  }
+  return state.replaying ?? Promise.resolve();
+}
+
+async function sendQueue() {
+  while (state.queue.length && !state.offline) {
+    const { sessionId } = state.queue[0];
+    let batch = 0;
+    while (batch < Math.min(REPLAY_BATCH, state.queue.length) && state.queue[batch].sessionId === sessionId) {
+      batch += 1;
+    }
+    const signals = state.queue.slice(0, batch).map(({ kind, at, signalId }) => ({ kind, at, signalId }));
+    try {
+      const data = await request(Q.replay, { id: sessionId, signals });
+      state.queue.splice(0, batch);
+      if (state.session?.id === sessionId) applySnapshot(data.recordSignals);
+    } catch (error) {
+      if (error.unreachable) return; // offline again: kept for the next time
+      const refused = error.codes ? error : null;
+      const index = refused?.index;
+      // A signal that can never count (too old, ended session...): drop it and
+      // those before it, which cannot count either, and send the rest.
+      state.queue.splice(0, Number.isInteger(index) ? index + 1 : batch);
+    }
+  }
 }
 
 // While ACTIVE and unconfirmed, the clock moves on from the last snapshot.
@@ -568,7 +620,7 @@ function signIn(token) {
 function signOut(message) {
   if (state.stopWatching) state.stopWatching();
   state.ws?.close();
-  Object.assign(state, { token: null, ws: null, session: null, after: null, offline: false });
+  Object.assign(state, { token: null, ws: null, session: null, after: null, offline: false, queue: [] });
   show("offline", false);
   localStorage.removeItem(TOKEN_KEY);
   for (const id of ["live", "result"]) show(id, false);
@@ -581,10 +633,11 @@ function signOut(message) {
 async function signal(query) {
   const s = state.session;
   if (!s || s.status !== "ACTIVE") return;
-  if (state.offline) {
-    // Not replayed later: the notice says how many were lost.
-    state.missed += 1;
-    setText("offline", offlineText());
+  if (state.offline || state.replaying || state.queue.length) {
+    // Kept with its instant, and sent after what is queued already.
+    keep(query);
+    if (state.offline) setText("offline", offlineText());
+    else replay();
     return;
   }
   try {
@@ -593,8 +646,8 @@ async function signal(query) {
     applySnapshot(Object.values(data)[0]);
   } catch (error) {
     if (error.unreachable) {
-      state.missed += 1;
       markOffline();
+      keep(query); // after markOffline, which starts the count afresh
       setText("offline", offlineText());
     } else if (state.session?.id === s.id && state.session.status === "ACTIVE") showError(error);
   }
@@ -676,6 +729,7 @@ function bind() {
   });
   const update = (status, message) => () =>
     act(async () => {
+      await replay(); // what was kept goes before the change (a resume is activity)
       const data = await request(Q.update, { id: state.session.id, status });
       applySnapshot(data.updateSession);
       announce(message);
@@ -683,9 +737,10 @@ function bind() {
   $("pause").addEventListener("click", update("PAUSED", "Session paused."));
   $("resume").addEventListener("click", update("ACTIVE", "Session resumed."));
   const end = (status) => () =>
-    act(async () =>
-      applySnapshot((await request(Q.end, { id: state.session.id, status })).endSession),
-    );
+    act(async () => {
+      await replay();
+      applySnapshot((await request(Q.end, { id: state.session.id, status })).endSession);
+    });
   $("end").addEventListener("click", end("COMPLETED"));
   $("give-up").addEventListener("click", end("ABANDONED"));
   $("more").addEventListener("click", () =>

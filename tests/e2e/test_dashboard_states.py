@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -188,14 +189,24 @@ async def test_an_outage_is_said_at_once_and_the_clock_goes_on(
         person = await signed_up(http)
         session_id = await create(person, 25)
         assert person.token
-        out = await run_case(
-            "outage", url, person.token, {"cut": gate.cut, "restore": gate.restore}
-        )
-        elapsed = (
+        moments: dict[str, datetime] = {}
+
+        async def cut() -> None:
+            moments["cut"] = datetime.now(UTC)
+            await gate.cut()
+
+        async def restore() -> None:
+            moments["restore"] = datetime.now(UTC)
+            await gate.restore()
+
+        out = await run_case("outage", url, person.token, {"cut": cut, "restore": restore})
+        read = (
             await person.execute(
-                "query($id: ID!) { session(id: $id) { elapsedSeconds } }", {"id": session_id}
+                "query($id: ID!) { session(id: $id) { elapsedSeconds lastActivityAt } }",
+                {"id": session_id},
             )
-        )["session"]["elapsedSeconds"]
+        )["session"]
+        elapsed = read["elapsedSeconds"]
 
     # Said at once (the socket dropped), not when a later signal fails.
     assert out["noticeAfterMs"] < 1500, out
@@ -203,11 +214,14 @@ async def test_an_outage_is_said_at_once_and_the_clock_goes_on(
     # The clock kept running on the page, from the last snapshot.
     samples = out["offlineSamples"]
     assert samples == sorted(samples) and samples[-1] - out["before"] >= 2, out
-    assert "not counted" in out["offlineText"], out["offlineText"]
+    assert "kept" in out["offlineText"], out["offlineText"]
     # Back: confirmed by the server again within a few seconds, banners gone.
     assert out["confirmedAfterMs"] < 5000, out
     assert out["backText"].startswith("Reconnected"), out["backText"]
-    assert "not counted" in out["backText"], out["backText"]
+    assert "made offline sent" in out["backText"], out["backText"]
+    # They were replayed once back, each counted at its offline instant.
+    last_activity = datetime.fromisoformat(read["lastActivityAt"])
+    assert moments["cut"] < last_activity < moments["restore"], (moments, last_activity)
     assert not out["errorShownBack"]
     # What the page shows once back is the server's clock (read a moment later here).
     assert 0 <= elapsed - out["after"] <= 5, (out["after"], elapsed)

@@ -130,7 +130,7 @@ const CASES = {
     out.noticeAfterMs = Date.now() - cutAt;
     out.unconfirmedShown = await page.getByTestId("unconfirmed").isVisible();
     out.errorShownOffline = await page.getByTestId("error").isVisible();
-    // The clock goes on locally; activity made now is not counted, and the page says so.
+    // The clock goes on locally; activity made now is kept for later, and the page says so.
     out.offlineSamples = [];
     for (let i = 0; i < 6; i++) {
       await page.mouse.move(50 + i * 20, 300);
