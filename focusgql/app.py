@@ -28,6 +28,8 @@ from focusgql.services.export import ExportService
 from focusgql.settings import Settings
 from focusgql.store.changes import ChangeFeed, JournalFeed
 from focusgql.store.mongo import EmbeddedServer, init_database, make_client, ping
+from focusgql.store.userfeed import UserFeed
+from focusgql.store.users import MongoUserRepository
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 sessions.observe,
                 sessions.observe_deleted,
                 sessions.known_ids,
+                started=wiring.services.persons.started if wiring.services.persons else None,
+                reopened=wiring.services.persons.resync if wiring.services.persons else None,
             )
             # Signals stored before a crash reach their sessions before anyone reads.
             await wiring.sessions_repo.journal.load()
@@ -94,7 +98,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             journal_feed = JournalFeed(
                 wiring.sessions_repo.journal, sessions.known, sessions.observe
             )
+            view = graphql.view
+            user_feed = UserFeed(
+                MongoUserRepository().collection,
+                revoked=view.forget_revoked,
+                deleted=view.forget_deleted,
+            )
             background = [
+                asyncio.create_task(user_feed.run()),
                 asyncio.create_task(journal_feed.run()),
                 asyncio.create_task(sessions.run_reaper(settings.reaper_interval_seconds)),
                 asyncio.create_task(wiring.checkpointer.run()),
@@ -103,6 +114,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ]
             app.state.change_feed = feed
             app.state.journal_feed = journal_feed
+            app.state.user_feed = user_feed
             pauses = wiring.services.metrics.gc_pauses
             pauses.install()
             gc.set_threshold(*settings.gc_thresholds)

@@ -42,6 +42,9 @@ class VerifiedToken:
     subject: str
     valid_until: datetime
     """The last instant the token is accepted: its `exp` plus the leeway."""
+    generation: int = 0
+    """The person's token generation it was issued in (`gen`; 0 when absent, as
+    in tokens from before generations existed): valid only while it is current."""
 
 
 class TokenIssuer:
@@ -101,9 +104,10 @@ class TokenIssuer:
             leeway=timedelta(seconds=settings.jwt_leeway_seconds),
         )
 
-    def issue(self, user_id: str, now: datetime) -> str:
+    def issue(self, user_id: str, now: datetime, generation: int = 0) -> str:
         claims = {
             "sub": user_id,
+            "gen": generation,
             "iss": self.issuer,
             "aud": self.audience,
             "iat": int(now.timestamp()),
@@ -149,8 +153,17 @@ class TokenIssuer:
         except (jwt.PyJWTError, ValueError, RecursionError) as error:
             raise Unauthenticated("invalid token") from error
         return VerifiedToken(
-            subject=self._subject(claims), valid_until=self._check_times(claims, now)
+            subject=self._subject(claims),
+            valid_until=self._check_times(claims, now),
+            generation=self._generation(claims),
         )
+
+    @staticmethod
+    def _generation(claims: dict[str, Any]) -> int:
+        generation = claims.get("gen", 0)
+        if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+            raise Unauthenticated("invalid token: gen is not a generation")
+        return generation
 
     def _check_times(self, claims: dict[str, Any], now: datetime) -> datetime:
         """When the token stops being valid; Unauthenticated if it is not valid at `now`."""

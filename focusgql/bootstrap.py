@@ -9,12 +9,15 @@ from focusgql.clock import Clock
 from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
 from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.idempotency import Idempotency
 from focusgql.services.live import LiveHub
+from focusgql.services.persons import PersonHub
 from focusgql.services.ratelimit import Bucket, RateLimiter, RatePolicy
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.signals import SignalPolicy
 from focusgql.services.stats import StatsService
 from focusgql.settings import Settings
+from focusgql.store.idempotency import MongoIdempotencyStore
 from focusgql.store.sessions import MongoSessionRepository
 from focusgql.store.users import MongoUserRepository
 
@@ -48,6 +51,8 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     policy = SessionPolicy(
         idle_threshold=settings.idle_threshold_seconds,
         abandon_after=settings.abandon_after_seconds,
+        signal_leeway=settings.jwt_leeway_seconds,
+        max_signal_age=settings.max_signal_age_seconds,
     )
     signal_policy = SignalPolicy(
         window_seconds=settings.signal_commit_ms / 1000,
@@ -60,6 +65,10 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     sessions.goals = stats.goal_baseline
     accounts = AccountService(users, tokens, clock)
     accounts.erasers.append(sessions.delete_all)
+    keys = MongoIdempotencyStore()
+    persons = PersonHub(sessions)
+    sessions.on_started.append(persons.started)
+    accounts.erasers.append(keys.delete_for_user)
     services = Services(
         accounts=accounts,
         sessions=sessions,
@@ -67,6 +76,8 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
         stats=stats,
         limits=RateLimiter(rate_policy(settings)),
         metrics=metrics,
+        idempotency=Idempotency(keys, clock),
+        persons=persons,
     )
     return Wiring(
         services=services, hub=hub, checkpointer=checkpointer, sessions_repo=sessions_repo

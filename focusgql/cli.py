@@ -105,7 +105,7 @@ async def _mint(email: str) -> str:
             else load_or_create_secret(settings.data_dir)
         )
         issuer = TokenIssuer.from_settings(settings, secret)
-        return issuer.issue(found[0].id, SystemClock().now())
+        return issuer.issue(found[0].id, SystemClock().now(), found[0].token_generation)
     finally:
         await client.close()
         if embedded is not None:

@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         description="A signal write in flight this long means the database is behind: "
         "new signals get UNAVAILABLE with retryAfter instead of queueing.",
     )
+    max_signal_age_seconds: int = Field(
+        default=600,
+        ge=1,
+        le=86_400,
+        description="Oldest `at` a replayed activity or tab switch may carry; an older "
+        "one is refused (TOO_OLD).",
+    )
     fold_writes_per_second: float = Field(
         default=2.0,
         gt=0,

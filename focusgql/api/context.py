@@ -12,6 +12,8 @@ from focusgql.domain.errors import FocusError, Unauthenticated
 from focusgql.domain.user import User
 from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
+from focusgql.services.idempotency import Idempotency
+from focusgql.services.persons import PersonHub
 from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 from focusgql.services.stats import StatsService
@@ -25,6 +27,11 @@ class Services:
     limits: RateLimiter = field(default_factory=RateLimiter)
     metrics: Metrics = field(default_factory=Metrics)
     sockets: UserSockets = field(default_factory=UserSockets)
+    idempotency: Idempotency | None = None
+    """Keyed retries of createSession, updateSession, endSession, deleteSession;
+    None, a key is refused (bootstrap always wires one)."""
+    persons: PersonHub | None = None
+    """mySession's followers (bootstrap always wires one)."""
 
 
 @dataclass(slots=True)
@@ -61,6 +68,11 @@ class Context:
         """Who is signed in, if that is known without a read (a WebSocket after
         its connection_init); None otherwise."""
         return self._user.id if self._user is not None else None
+
+    def known_token_generation(self) -> int:
+        """The token generation the signed-in person had at sign-in (which their
+        token carried: sign-in checks they match); 0 if nobody is signed in."""
+        return self._user.token_generation if self._user is not None else 0
 
     def sign_in_connection(self, user: User, valid_until: datetime | None = None) -> None:
         self._user = user

@@ -42,9 +42,11 @@ from focusgql.services.ports import Frame
 MAX_SELECTIONS = 64
 CACHE_SIZE = 256
 
-# The root fields compiled, by operation type; each takes one `sessionId`.
+# The root fields compiled, by operation type; each takes one `sessionId`,
+# but mySession, which takes none (it follows the person signed in).
+PERSON_ROOT = "mySession"
 ROOTS = {
-    OperationType.SUBSCRIPTION: frozenset({"sessionTicks"}),
+    OperationType.SUBSCRIPTION: frozenset({"sessionTicks", PERSON_ROOT}),
     OperationType.MUTATION: frozenset({"recordActivity", "recordTabSwitch"}),
 }
 
@@ -128,7 +130,11 @@ class TickPlan:
 
     @property
     def is_mutation(self) -> bool:
-        return self.field != "sessionTicks"
+        return self.field not in ("sessionTicks", PERSON_ROOT)
+
+    @property
+    def follows_person(self) -> bool:
+        return self.field == PERSON_ROOT
 
     @property
     def shows_activity_time(self) -> bool:
@@ -176,8 +182,11 @@ class TickPlans:
             self._plans.popitem(last=False)
         return plan
 
-    def encode(self, plan: TickPlan, frame: Frame) -> str:
-        """The `next` payload for this plan, built once per frame and selection."""
+    def encode(self, plan: TickPlan, frame: Frame | None) -> str:
+        """The `next` payload for this plan, built once per frame and selection
+        (None: mySession while nothing runs)."""
+        if frame is None:
+            return json.dumps({"data": {plan.root_key: None}}, separators=(",", ":"))
         cached = frame.encoded.get(plan)
         if cached is not None:
             return cached
@@ -219,9 +228,16 @@ class TickPlans:
             or root.directives
         ):
             return None
-        (argument,) = root.arguments or ()  # validation guarantees exactly sessionId
-        literal = argument.value.value if isinstance(argument.value, StringValueNode) else None
-        variable = argument.value.name.value if isinstance(argument.value, VariableNode) else None
+        literal = variable = None
+        if root.name.value != PERSON_ROOT:
+            # Exactly sessionId: a signal with `at` or `signalId` is a replay,
+            # which takes the resolver's (slower) path.
+            arguments = tuple(root.arguments or ())
+            if len(arguments) != 1 or arguments[0].name.value != "sessionId":
+                return None
+            value = arguments[0].value
+            literal = value.value if isinstance(value, StringValueNode) else None
+            variable = value.name.value if isinstance(value, VariableNode) else None
         if root.selection_set is None:
             return None
         selections: list[tuple[str, str]] = []

@@ -1,5 +1,7 @@
 """GraphQL input types."""
 
+from datetime import datetime
+from enum import Enum
 from typing import Optional
 
 import strawberry
@@ -55,4 +57,23 @@ class UpdateSessionInput:
         default=None,
         description="Replaces the session's tags (an empty list clears them). The only "
         "change an ended session accepts.",
+    )
+
+
+@strawberry.enum(description="What a client reported.")
+class SignalKind(Enum):
+    ACTIVITY = "ACTIVITY"
+    TAB_SWITCH = "TAB_SWITCH"
+
+
+@strawberry.input(description="One activity or tab switch from a client's offline queue.")
+class SignalInput:
+    kind: SignalKind
+    at: datetime = strawberry.field(
+        description="When it happened, by the client's clock (see recordActivity's `at`)."
+    )
+    signal_id: Optional[str] = strawberry.field(
+        default=None,
+        description="An id the client made for it (1 to 128 characters): the same id "
+        "again counts once.",
     )

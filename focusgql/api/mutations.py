@@ -1,19 +1,65 @@
 """Mutation resolvers: parse, check who is asking, call one service method, map."""
 
+import dataclasses
+from datetime import datetime
+from typing import Annotated, Optional
+
 import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.api.ids import parse_session_id
+from focusgql.api.ids import parse_instant, parse_session_id
 from focusgql.api.inputs import (
     CreateSessionInput,
     RegisterInput,
+    SignalInput,
     UpdateProfileInput,
     UpdateSessionInput,
 )
 from focusgql.api.ratelimit import RateLimit
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
+from focusgql.domain.errors import BadUserInput
+from focusgql.domain.replay import MAX_SIGNALS_PER_CALL, Replayed
+from focusgql.domain.replay import SignalKind as DomainSignalKind
+from focusgql.services.idempotency import Idempotency
 from focusgql.services.sessions import SessionEdit
+
+KEY_DESCRIPTION = (
+    "An idempotency key made by the client (1 to 128 characters), for retries: the "
+    "same key again within 24 hours answers the first answer and changes nothing; "
+    "with a different request it is CONFLICT."
+)
+
+ClientMutationId = Annotated[Optional[str], strawberry.argument(description=KEY_DESCRIPTION)]
+SignalAt = Annotated[
+    Optional[datetime],
+    strawberry.argument(
+        description=(
+            "When it happened, by the client's clock, for a signal replayed from an "
+            "offline queue; left out, it is now. It counts as if it had arrived then, if "
+            "`at` is not later than now plus the token leeway (30 s), not older than "
+            "FOCUSGQL_MAX_SIGNAL_AGE_SECONDS (600 s), not before the start, not inside "
+            "the pause under way, and not before the session's last counted activity "
+            "(replays come in order); otherwise BAD_USER_INPUT with `rule` IN_FUTURE, "
+            "TOO_OLD, BEFORE_START, IN_PAUSE or BEFORE_LAST_ACTIVITY, and nothing "
+            "changes. A replayed activity can turn seconds already reported idle into "
+            "active: idleSeconds may drop, and watchers get the corrected snapshot at once."
+        )
+    ),
+]
+SignalId = Annotated[
+    Optional[str],
+    strawberry.argument(
+        description="An id the client made for this signal (1 to 128 characters): the "
+        "same id again counts once."
+    ),
+]
+
+
+def _keys(ctx: Context) -> Idempotency:
+    keys = ctx.services.idempotency
+    assert keys is not None, "bootstrap wires the idempotency keys"
+    return keys
 
 
 @strawberry.type
@@ -58,24 +104,69 @@ class Mutation:
     async def delete_account(self, info: Info[Context, None], password: str) -> strawberry.ID:
         ctx = info.context
         user = await ctx.current_user()
-        await ctx.services.accounts.delete_account(user, password)
-        ctx.services.sockets.close_user(user.id, asking=ctx.request)
+        with ctx.services.sockets.answering(ctx.request):
+            await ctx.services.accounts.delete_account(user, password)
+            ctx.services.sockets.close_user(user.id, asking=ctx.request)
         return strawberry.ID(user.id)
+
+    @strawberry.mutation(
+        description=(
+            "Revoke every token you hold, this one included: every request with one "
+            "is UNAUTHENTICATED from now on, and your open sockets, on every server, "
+            "close within a second (4403). Sign in again to go on."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def sign_out_everywhere(self, info: Info[Context, None]) -> bool:
+        ctx = info.context
+        user = await ctx.current_user()
+        with ctx.services.sockets.answering(ctx.request):
+            await ctx.services.accounts.sign_out_everywhere(user)
+        return True
+
+    @strawberry.mutation(
+        description=(
+            "Change your password, confirmed with the current one. Like signOutEverywhere "
+            "it revokes every token you hold and closes your sockets; the answer carries "
+            "a fresh token for this device."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def change_password(
+        self, info: Info[Context, None], current_password: str, new_password: str
+    ) -> AuthPayload:
+        ctx = info.context
+        user = await ctx.current_user()
+        with ctx.services.sockets.answering(ctx.request):
+            signed_in = await ctx.services.accounts.change_password(
+                user, current_password, new_password
+            )
+        return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
 
     @strawberry.mutation(
         description="Start a session; a running one ends as ABANDONED.",
         extensions=[RateLimit("mutation")],
     )
     async def create_session(
-        self, info: Info[Context, None], input: CreateSessionInput
+        self,
+        info: Info[Context, None],
+        input: CreateSessionInput,
+        client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
-        created = await ctx.services.sessions.create(
-            await ctx.current_user_id(),
-            input.target_minutes,
-            input.content_id,
-            input.idle_threshold_seconds,
-            input.tags,
+        user_id = await ctx.current_user_id()
+        created = await _keys(ctx).frame(
+            user_id,
+            client_mutation_id,
+            "createSession",
+            {"input": dataclasses.asdict(input)},
+            lambda: ctx.services.sessions.create(
+                user_id,
+                input.target_minutes,
+                input.content_id,
+                input.idle_threshold_seconds,
+                input.tags,
+            ),
         )
         return FocusSession.from_frame(created)
 
@@ -84,7 +175,11 @@ class Mutation:
         extensions=[RateLimit("mutation")],
     )
     async def update_session(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateSessionInput
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        input: UpdateSessionInput,
+        client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
         edit = SessionEdit(
@@ -93,8 +188,13 @@ class Mutation:
             status=input.status.to_domain() if input.status else None,
             tags=input.tags,
         )
-        updated = await ctx.services.sessions.edit(
-            await ctx.current_user_id(), parse_session_id(id), edit
+        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        updated = await _keys(ctx).frame(
+            user_id,
+            client_mutation_id,
+            "updateSession",
+            {"id": session_id, "input": dataclasses.asdict(input)},
+            lambda: ctx.services.sessions.edit(user_id, session_id, edit),
         )
         return FocusSession.from_frame(updated)
 
@@ -106,10 +206,16 @@ class Mutation:
         info: Info[Context, None],
         id: strawberry.ID,
         status: SessionStatus = SessionStatus.COMPLETED,
+        client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
-        ended = await ctx.services.sessions.end(
-            await ctx.current_user_id(), parse_session_id(id), status.to_domain()
+        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        ended = await _keys(ctx).frame(
+            user_id,
+            client_mutation_id,
+            "endSession",
+            {"id": session_id, "status": status},
+            lambda: ctx.services.sessions.end(user_id, session_id, status.to_domain()),
         )
         return FocusSession.from_frame(ended)
 
@@ -117,29 +223,77 @@ class Mutation:
         description="Delete a session; stats read as if it never existed.",
         extensions=[RateLimit("mutation")],
     )
-    async def delete_session(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
+    async def delete_session(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        client_mutation_id: ClientMutationId = None,
+    ) -> strawberry.ID:
         ctx = info.context
-        deleted = await ctx.services.sessions.delete(
-            await ctx.current_user_id(), parse_session_id(id)
+        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        deleted = await _keys(ctx).session_id(
+            user_id,
+            client_mutation_id,
+            "deleteSession",
+            {"id": session_id},
+            lambda: ctx.services.sessions.delete(user_id, session_id),
         )
         return strawberry.ID(deleted)
 
     @strawberry.mutation(description="Report mouse or keyboard activity in the session.")
     async def record_activity(
-        self, info: Info[Context, None], session_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        session_id: strawberry.ID,
+        at: SignalAt = None,
+        signal_id: SignalId = None,
     ) -> FocusSession:
         ctx = info.context
-        updated = await ctx.services.sessions.record_activity(
-            await ctx.current_user_id(), parse_session_id(session_id)
-        )
+        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        if at is None and signal_id is None:
+            updated = await ctx.services.sessions.record_activity(user_id, sid)
+        else:
+            replayed = Replayed(DomainSignalKind.ACTIVITY, parse_instant(at, "at"), signal_id)
+            updated = await ctx.services.sessions.replay_signals(user_id, sid, [replayed])
         return FocusSession.from_frame(updated)
 
     @strawberry.mutation(description="Report that the person left the tab (counts while ACTIVE).")
     async def record_tab_switch(
-        self, info: Info[Context, None], session_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        session_id: strawberry.ID,
+        at: SignalAt = None,
+        signal_id: SignalId = None,
     ) -> FocusSession:
         ctx = info.context
-        updated = await ctx.services.sessions.record_tab_switch(
-            await ctx.current_user_id(), parse_session_id(session_id)
-        )
+        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        if at is None and signal_id is None:
+            updated = await ctx.services.sessions.record_tab_switch(user_id, sid)
+        else:
+            replayed = Replayed(DomainSignalKind.TAB_SWITCH, parse_instant(at, "at"), signal_id)
+            updated = await ctx.services.sessions.replay_signals(user_id, sid, [replayed])
+        return FocusSession.from_frame(updated)
+
+    @strawberry.mutation(
+        description=(
+            "A client's queue of activity and tab switches made while it was offline, "
+            f"in the order they happened, at most {MAX_SIGNALS_PER_CALL} per call: each "
+            "counts as if it had arrived at its `at` (the rules are recordActivity's). "
+            "All or nothing: the first signal refused is a BAD_USER_INPUT naming its "
+            "`index` and `rule`, and none counts."
+        ),
+        extensions=[RateLimit("mutation")],
+    )
+    async def record_signals(
+        self, info: Info[Context, None], session_id: strawberry.ID, signals: list[SignalInput]
+    ) -> FocusSession:
+        ctx = info.context
+        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        if len(signals) > MAX_SIGNALS_PER_CALL:
+            raise BadUserInput(f"at most {MAX_SIGNALS_PER_CALL} signals per call", field="signals")
+        queue = [
+            Replayed(DomainSignalKind(s.kind.value), parse_instant(s.at, "at"), s.signal_id)
+            for s in signals
+        ]
+        updated = await ctx.services.sessions.replay_signals(user_id, sid, queue, batch=True)
         return FocusSession.from_frame(updated)

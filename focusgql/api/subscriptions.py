@@ -1,6 +1,7 @@
 """Subscription resolvers: live session snapshots."""
 
 from collections.abc import AsyncGenerator
+from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -25,3 +26,18 @@ class Subscription:
         )
         async for frame in frames:
             yield FocusSession.from_frame(frame)
+
+    @strawberry.subscription(
+        description="Your running session, whichever device or server started it: its "
+        "snapshot now (null when none runs), then once a second while ACTIVE and at once "
+        "on every change; the final snapshot when it ends, then null until the next one "
+        "starts. It does not complete while the connection stays open."
+    )
+    async def my_session(
+        self, info: Info[Context, None]
+    ) -> AsyncGenerator[Optional[FocusSession], None]:
+        ctx = info.context
+        persons = ctx.services.persons
+        assert persons is not None, "bootstrap wires mySession's followers"
+        async for frame in persons.watch(await ctx.current_user_id()):
+            yield None if frame is None else FocusSession.from_frame(frame)

@@ -30,6 +30,7 @@ from focusgql.api.context import Context
 from focusgql.api.errors import classify
 from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.ids import parse_session_id
+from focusgql.api.personticks import PersonSender
 from focusgql.api.signalpath import SignalAnswers
 from focusgql.api.wsprotocol import transport_message_problem
 from focusgql.corked import Push, listen_of, push_of
@@ -262,6 +263,8 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         plans: TickPlans | None = getattr(self.view, "tick_plans", None)
         plan = plans.get(operation.query, operation.operation_name) if plans else None
+        if plans is not None and plan is not None and plan.follows_person:
+            return await self._follow_person(operation, plans, plan)
         session_id = plan.session_id(operation.variables) if plan else None
         if plans is None or plan is None or session_id is None or plan.is_mutation:
             return await super().run_operation(operation)
@@ -299,6 +302,47 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
+        finally:
+            following.close()
+            sender.stop()
+
+    async def _follow_person(
+        self, operation: Operation[Context, None], plans: TickPlans, plan: TickPlan
+    ) -> None:
+        """A compiled `mySession`: frames encoded as `sessionTicks`' are, from
+        the same channels; it runs until the client completes it."""
+        persons = self.context.services.persons
+        if persons is None:
+            return await super().run_operation(operation)
+        prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        socket = self._socket
+
+        async def send(frame: Frame | None) -> None:
+            if operation.completed:
+                raise RuntimeError("operation completed")
+            await socket.send_text(prefix + plans.encode(plan, frame) + "}")
+
+        push_text = self._push
+
+        def push(frame: Frame | None) -> bool:
+            if operation.completed or push_text is None:
+                return False
+            return push_text(prefix + plans.encode(plan, frame) + "}")
+
+        sender = PersonSender(send, push if push_text is not None else None)
+        try:
+            user_id = await self.context.current_user_id()
+            following = await persons.follow(user_id, sender.deliver, plan.shows_activity_time)
+        except FocusError:
+            return await super().run_operation(operation)
+        except PyMongoError as error:
+            coded = classify(GraphQLError(str(error), original_error=error))
+            return await operation.send_initial_errors([coded])
+        try:
+            sender.release()
+            await sender.ended
+        except (WebSocketDisconnect, RuntimeError):
+            return
         finally:
             following.close()
             sender.stop()

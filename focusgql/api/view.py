@@ -182,7 +182,22 @@ class FocusGraphQL(GraphQL[Context, None]):
         )
         self.tokens = TokenCache(services.accounts, self.clock)
         services.accounts.on_deleted.append(self.tokens.forget_user)
+        services.accounts.on_revoked.append(
+            lambda user: self.forget_revoked(user.id, user.token_generation)
+        )
         self._ide_page = IDE_PAGE.read_text() if limits.introspection else ""
+
+    def forget_revoked(self, user_id: str, generation: int) -> None:
+        """The person's tokens before `generation` are revoked (here or in
+        another process): close their sockets signed in with one, and read
+        their tokens afresh."""
+        self.tokens.forget_user(user_id)
+        self.services.sockets.revoke(user_id, generation)
+
+    def forget_deleted(self, user_id: str) -> None:
+        """The account is gone (here or in another process)."""
+        self.tokens.forget_user(user_id)
+        self.services.sockets.close_user(user_id)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         return super().should_render_graphql_ide(request) and not _names_a_document(

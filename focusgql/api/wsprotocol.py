@@ -15,7 +15,8 @@ and the legacy graphql-ws; these mixins add what they leave out:
 - a `connection_init` that cannot be checked because the database is away is
   closed with 1013 "Try Again Later" (RFC 6455) rather than dropped;
 - a connection whose account is deleted is closed with 4403 "Forbidden:
-  account deleted" (api/sockets.py).
+  account deleted", and one whose token is revoked (sign out everywhere, a new
+  password) with 4403 "Forbidden: token revoked" (api/sockets.py).
 """
 
 import asyncio
@@ -32,7 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from focusgql.api.context import Context
-from focusgql.api.sockets import ACCOUNT_DELETED
+from focusgql.api.sockets import ACCOUNT_DELETED, CloseReason
 from focusgql.clock import Clock, Timer
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,8 @@ def _track(handler: Any, close: Callable[[], Coroutine[Any, Any, None]]) -> str 
     context = handler.context
     user_id = context.known_user_id() if isinstance(context, Context) else None
     if handler.connection_acknowledged and user_id is not None:
-        context.services.sockets.add(user_id, context.request, close)
+        generation = context.known_token_generation()
+        context.services.sockets.add(user_id, context.request, close, generation)
     return user_id
 
 
@@ -196,10 +198,10 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
             await self.cleanup_operation(operation_id)
         await self.websocket.close(*TOKEN_EXPIRED)
 
-    async def _close_deleted(self) -> None:
+    async def _close_deleted(self, reason: CloseReason = ACCOUNT_DELETED) -> None:
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
-        await self.websocket.close(*ACCOUNT_DELETED)
+        await self.websocket.close(*reason)
 
     async def shutdown(self) -> None:
         _untrack(self, self._user_id)
@@ -256,6 +258,6 @@ class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
         await self.cleanup()
         await self.websocket.close(*TOKEN_EXPIRED)
 
-    async def _close_deleted(self) -> None:
+    async def _close_deleted(self, reason: CloseReason = ACCOUNT_DELETED) -> None:
         await self.cleanup()
-        await self.websocket.close(*ACCOUNT_DELETED)
+        await self.websocket.close(*reason)

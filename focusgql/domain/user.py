@@ -22,6 +22,9 @@ class User:
     created_at: datetime
     daily_goal_minutes: int = 0
     """Focus minutes aimed for each local day; 0 for no goal (domain/goals.py)."""
+    token_generation: int = 0
+    """Tokens carry the generation they were issued in; signing out everywhere
+    (or a new password) moves it on, so every older token stops working."""
 
     @property
     def zone(self) -> ZoneInfo:

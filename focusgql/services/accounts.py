@@ -47,6 +47,10 @@ class AccountService:
         self.on_deleted: list[Callable[[str], None]] = []
         """Told of a deleted account, to let go of what this process holds of it
         (cached tokens, open sockets)."""
+        self.on_revoked: list[Callable[[User], None]] = []
+        """Told of a person whose tokens were revoked (their new generation in
+        the user), to let go of older ones held here. Other processes learn it
+        from the users' change feed (store/userfeed.py)."""
 
     async def register(
         self, email: str, password: str, display_name: str | None = None, timezone: str = "UTC"
@@ -90,6 +94,8 @@ class AccountService:
         user = await self.repo.get(verified.subject)
         if user is None:
             raise Unauthenticated("the account behind this token no longer exists")
+        if verified.generation != user.token_generation:
+            raise Unauthenticated("this token was revoked: sign in again")
         return TokenSignIn(user=user, valid_until=verified.valid_until)
 
     async def update_profile(
@@ -130,5 +136,34 @@ class AccountService:
             listener(user.id)
         log.info("deleted user %s and their data", user.id)
 
+    async def sign_out_everywhere(self, user: User) -> User:
+        """Revoke every token the person holds, this one included."""
+        return await self._revoke(user.id)
+
+    async def change_password(self, user: User, current: str, new: str) -> SignedIn:
+        """A new password, confirmed with the current one: every token issued
+        before stops working, and the answer carries a fresh one."""
+        try:
+            check_password(new)
+        except BadUserInput as error:
+            raise BadUserInput(str(error), field="newPassword") from error
+        if len(current) > PASSWORD_LENGTH_RANGE[1]:
+            raise BadUserInput("the current password is not right", field="currentPassword")
+        password_hash = await self.repo.password_hash(user.id) or DUMMY_HASH
+        if not await asyncio.to_thread(verify_password, password_hash, current):
+            raise BadUserInput("the current password is not right", field="currentPassword")
+        new_hash = await asyncio.to_thread(hash_password, new)
+        return self._signed_in(await self._revoke(user.id, new_hash))
+
+    async def _revoke(self, user_id: str, password_hash: str | None = None) -> User:
+        revoked = await self.repo.next_token_generation(user_id, password_hash)
+        if revoked is None:
+            raise Unauthenticated("the account behind this token no longer exists")
+        for listener in self.on_revoked:
+            listener(revoked)
+        log.info("revoked the tokens of user %s", user_id)
+        return revoked
+
     def _signed_in(self, user: User) -> SignedIn:
-        return SignedIn(token=self.tokens.issue(user.id, self.clock.now()), user=user)
+        token = self.tokens.issue(user.id, self.clock.now(), user.token_generation)
+        return SignedIn(token=token, user=user)

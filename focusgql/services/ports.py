@@ -1,6 +1,6 @@
 """What the services need from storage and the live hub; `store/` and `live` implement these."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -94,6 +94,10 @@ class SessionTotals:
 class SessionRepository(Protocol):
     def new_id(self) -> str: ...
 
+    async def signal_ids(self, session_id: str) -> list[str]:
+        """The client signal ids the session has counted lately (domain/replay.py)."""
+        ...
+
     async def add(self, session: FocusSession) -> FocusSession:
         """Insert; RunningSessionExists if the user has a running one."""
         ...
@@ -102,8 +106,11 @@ class SessionRepository(Protocol):
 
     async def running_for(self, user_id: str) -> FocusSession | None: ...
 
-    async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
-        """Write if still at `session.version`; the stored value, or None if it moved on."""
+    async def save(
+        self, session: FocusSession, now: datetime, signal_ids: Sequence[str] = ()
+    ) -> FocusSession | None:
+        """Write if still at `session.version`; the stored value, or None if it moved
+        on. `signal_ids`: client signal ids counted by this write, remembered with it."""
         ...
 
     async def append_signals(
@@ -218,6 +225,13 @@ class UserRepository(Protocol):
 
     async def password_hash(self, user_id: str) -> str | None: ...
 
+    async def next_token_generation(
+        self, user_id: str, password_hash: str | None = None
+    ) -> User | None:
+        """Revoke every token issued so far (setting a new password hash too,
+        if given): the person with their new generation, or None if gone."""
+        ...
+
     async def delete(self, user_id: str) -> bool:
         """Remove the user; whether they were there."""
         ...
@@ -258,3 +272,40 @@ class LiveHub(Protocol):
 
 class Following(Protocol):
     def close(self) -> None: ...
+
+
+Answer = Frame | str
+"""What a keyed mutation answered: a session as of then, or an id (a delete)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A request already made with an idempotency key."""
+
+    fingerprint: str
+    answer: Answer | None
+    """None while the first request is still being handled."""
+
+
+class IdempotencyStore(Protocol):
+    async def claim(
+        self,
+        user_id: str,
+        key: str,
+        fingerprint: str,
+        now: datetime,
+        expired_before: datetime,
+        abandoned_before: datetime,
+    ) -> KeyedRequest | None:
+        """Take the key for a new request (None), or the request it was taken
+        for. A key taken before `expired_before` counts as free, and so does
+        one still unanswered since before `abandoned_before` (its process died)."""
+        ...
+
+    async def complete(self, user_id: str, key: str, answer: Answer) -> None: ...
+
+    async def release(self, user_id: str, key: str) -> None:
+        """Free the key of a request that failed, so that a retry runs it."""
+        ...
+
+    async def delete_for_user(self, user_id: str) -> int: ...

@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 from focusgql.clock import Clock
 from focusgql.domain.errors import BadUserInput, Conflict, NotFound
 from focusgql.domain.goals import GoalBaseline
+from focusgql.domain.replay import Replayed, ReplayLimits, replay
 from focusgql.domain.session import (
     FocusSession,
     check_content_id,
@@ -44,6 +45,17 @@ Change = Callable[[FocusSession, datetime], FocusSession]
 class SessionPolicy:
     idle_threshold: int = 15
     abandon_after: int = 1800
+    signal_leeway: int = 30
+    """How far ahead of now a replayed signal's `at` may be (the token leeway)."""
+    max_signal_age: int = 600
+    """How far back a replayed signal's `at` may be."""
+
+    @property
+    def replay_limits(self) -> ReplayLimits:
+        return ReplayLimits(
+            leeway=timedelta(seconds=self.signal_leeway),
+            max_age=timedelta(seconds=self.max_signal_age),
+        )
 
     @property
     def keepalive_every(self) -> timedelta:
@@ -115,6 +127,9 @@ class SessionService:
         self._background: set[asyncio.Task[None]] = set()
         self.goals: Callable[[str], Awaitable[GoalBaseline | None]] | None = None
         """Today's goal baseline of a person, for live frames (wired to StatsService)."""
+        self.on_started: list[Callable[[str, str], None]] = []
+        """Told (user id, session id) of each session created here (mySession's
+        followers; other processes hear of it from the change stream)."""
         self.signals = SignalCommitter(
             repo,
             clock,
@@ -327,6 +342,8 @@ class SessionService:
             except RunningSessionExists:
                 continue  # another create won the race: end that one too
             self.observe(created)
+            for listener in self.on_started:
+                listener(created.user_id, created.id)
             return Frame.at(created, now)
         raise Conflict("sessions are being created concurrently; try again")
 
@@ -419,6 +436,28 @@ class SessionService:
     async def record_tab_switch(self, user_id: str, session_id: str) -> Frame:
         """Count a tab switch while ACTIVE; while PAUSED it is only a signal."""
         return await self.signals.signal(user_id, session_id, Signal.TAB_SWITCH)
+
+    async def replay_signals(
+        self, user_id: str, session_id: str, signals: list[Replayed], batch: bool = False
+    ) -> Frame:
+        """Signals with a client instant or id (domain/replay.py): the slower
+        path, one version-checked write of the session with the ids it counted.
+        Plain signals take `record_activity` / `submit_signal` instead."""
+        await self.signals.settled()
+        limits = self.policy.replay_limits
+        for _ in range(SAVE_ATTEMPTS):
+            now = self.clock.now()
+            current = await self._load(user_id, session_id, now)
+            seen = await self.repo.signal_ids(session_id)
+            updated, counted = replay(current, signals, seen, now, limits, batch=batch)
+            if updated is current and not counted:
+                return Frame.at(current, now)
+            saved = await self.repo.save(updated, now, signal_ids=counted)
+            if saved is not None:
+                # Watchers get the corrected frame at once (idle may have dropped).
+                self.observe(saved)
+                return Frame.at(saved, now)
+        raise Conflict("the session is changing concurrently; try again")
 
     def submit_signal(
         self, user_id: str, session_id: str, kind: Signal

@@ -1,6 +1,7 @@
 // The focusgql dashboard: plain ES module, no build step, no dependencies.
 // Queries and mutations go over fetch; the live counters come from the
-// `sessionTicks` subscription over graphql-transport-ws (client below), and
+// `mySession` subscription over graphql-transport-ws (client below), which
+// follows the person's running session whichever device started it, and
 // activity and tab switches go over that same socket while it is open: it has
 // signed in once, so a report costs no HTTP request, token check or user read,
 // and it takes the server's cheapest path (plain scalar selections).
@@ -43,7 +44,9 @@ const Q = {
   session: `query Session($id: ID!) { session(id: $id) { ${SESSION} } }`,
   activity: `mutation Activity($id: ID!) { recordActivity(sessionId: $id) { ${LIVE} } }`,
   tab: `mutation Tab($id: ID!) { recordTabSwitch(sessionId: $id) { ${LIVE} } }`,
-  ticks: `subscription Ticks($id: ID!) { sessionTicks(sessionId: $id) { ${LIVE} } }`,
+  replay: `mutation Replay($id: ID!, $signals: [SignalInput!]!) {
+    recordSignals(sessionId: $id, signals: $signals) { ${LIVE} } }`,
+  mine: `subscription Mine { mySession { ${LIVE} } }`,
 };
 
 // ---- GraphQL over HTTP -------------------------------------------------------
@@ -52,6 +55,7 @@ class RequestError extends Error {
   constructor(errors, unreachable = false) {
     super(errors.map((e) => e.message).join(" "));
     this.codes = errors.map((e) => e.extensions?.code);
+    this.index = errors[0]?.extensions?.index; // recordSignals: the signal refused
     this.unreachable = unreachable; // no answer at all, as opposed to a refusal
   }
 }
@@ -180,7 +184,9 @@ const state = {
   stats: null, // the latest stats read, for the running session's share of focus time
   confirmedAt: 0, // Date.now() when the server last sent the session on screen
   offline: false,
-  missed: 0, // activity and tab switches not reported while the server was unreachable
+  missed: 0, // activity and tab switches made while the server was unreachable
+  queue: [], // those reports, {sessionId, kind, at, signalId}, replayed once it is back
+  replaying: null, // the replay under way (a promise), if any
   leaving: false, // a reload or navigation away is under way: not a tab switch
 };
 
@@ -231,11 +237,11 @@ function markOffline() {
 
 function offlineText() {
   const missed = state.missed
-    ? ` ${state.missed} activity or tab-switch report${state.missed === 1 ? " was" : "s were"} not counted.`
+    ? ` ${state.missed} activity or tab-switch report${state.missed === 1 ? " is" : "s are"} kept.`
     : "";
   return (
     "The server cannot be reached: reconnecting. The clock runs on this device " +
-    `and is not confirmed; activity and tab switches meanwhile are not counted.${missed}`
+    `and is not confirmed; activity and tab switches meanwhile are kept and sent once it is back.${missed}`
   );
 }
 
@@ -249,10 +255,57 @@ function markOnline() {
   setText(
     "offline",
     "Reconnected: the clock is the server's again." +
-      (missed ? ` ${missed} report${missed === 1 ? "" : "s"} made offline were not counted.` : ""),
+      (missed ? ` ${missed} report${missed === 1 ? "" : "s"} made offline sent.` : ""),
   );
   setTimeout(() => !state.offline && show("offline", false), 5000);
   announce("Reconnected.");
+  replay();
+}
+
+// ---- offline queue: what happened while unreachable, sent in order once back --
+
+const REPLAY_BATCH = 500; // the server's most per recordSignals call
+
+function keep(query) {
+  const s = state.session;
+  const signalId = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+  const kind = query === Q.tab ? "TAB_SWITCH" : "ACTIVITY";
+  state.queue.push({ sessionId: s.id, kind, at: new Date().toISOString(), signalId });
+  state.missed += 1;
+}
+
+// One replay at a time; a signal made meanwhile waits behind it, keeping the order.
+function replay() {
+  if (!state.replaying && state.queue.length && !state.offline) {
+    state.replaying = sendQueue().finally(() => {
+      state.replaying = null;
+      if (state.queue.length && !state.offline) replay();
+    });
+  }
+  return state.replaying ?? Promise.resolve();
+}
+
+async function sendQueue() {
+  while (state.queue.length && !state.offline) {
+    const { sessionId } = state.queue[0];
+    let batch = 0;
+    while (batch < Math.min(REPLAY_BATCH, state.queue.length) && state.queue[batch].sessionId === sessionId) {
+      batch += 1;
+    }
+    const signals = state.queue.slice(0, batch).map(({ kind, at, signalId }) => ({ kind, at, signalId }));
+    try {
+      const data = await request(Q.replay, { id: sessionId, signals });
+      state.queue.splice(0, batch);
+      if (state.session?.id === sessionId) applySnapshot(data.recordSignals);
+    } catch (error) {
+      if (error.unreachable) return; // offline again: kept for the next time
+      const refused = error.codes ? error : null;
+      const index = refused?.index;
+      // A signal that can never count (too old, ended session...): drop it and
+      // those before it, which cannot count either, and send the rest.
+      state.queue.splice(0, Number.isInteger(index) ? index + 1 : batch);
+    }
+  }
 }
 
 // While ACTIVE and unconfirmed, the clock moves on from the last snapshot.
@@ -345,7 +398,6 @@ function renderLive(snapshot) {
 
 function renderResult(s) {
   const shown = !$("result").hidden && $("result").dataset.session === s.id;
-  if (state.stopWatching) state.stopWatching();
   show("live", false);
   show("start", true);
   show("result", true);
@@ -390,7 +442,7 @@ function renderResult(s) {
   }
 }
 
-// Today's progress toward the daily goal. Only sessionTicks frames carry it
+// Today's progress toward the daily goal. Only live (mySession) frames carry it
 // (other answers have nulls), so what ended today before this session is kept
 // from the last frame and the session's own active seconds added to it.
 function renderGoal(s) {
@@ -464,15 +516,18 @@ function renderHistory(connection, append) {
 
 // ---- actions -----------------------------------------------------------------
 
-function watch(id) {
+// One subscription for the page's lifetime, to the person rather than to a
+// session: a session started, paused or ended on another device shows here
+// within a tick, and the final frame of one is followed by null until the next.
+function follow() {
   if (state.stopWatching) state.stopWatching();
   let stopped = false;
   const stop = state.ws.subscribe(
-    { query: Q.ticks, variables: { id }, operationName: "Ticks" },
+    { query: Q.mine, operationName: "Mine" },
     {
       next: (result) => {
         if (result.errors?.length) showError(new RequestError(result.errors));
-        if (result.data) applySnapshot(result.data.sessionTicks);
+        else if (result.data) onMine(result.data.mySession);
       },
       error: (errors) => showError(new RequestError(errors)),
       complete: () => {},
@@ -480,10 +535,10 @@ function watch(id) {
         if (stopped) return;
         if (event.code === 4403 || event.code === 4401) {
           signOut("Your sign-in is no longer valid: please sign in again.");
-        } else if (running(state.session) && state.session.id === id) {
-          markOffline(); // at once, not when the next signal fails
-          setTimeout(() => !stopped && state.session?.id === id && watch(id), RECONNECT_MS);
+          return;
         }
+        if (running(state.session)) markOffline(); // at once, not when the next signal fails
+        setTimeout(() => !stopped && state.ws && follow(), RECONNECT_MS);
       },
     },
   );
@@ -492,6 +547,29 @@ function watch(id) {
     state.stopWatching = null;
     stop();
   };
+}
+
+function onMine(s) {
+  if (s) {
+    const started = running(s) && state.session?.id !== s.id;
+    applySnapshot(s);
+    if (started) refresh(); // started here or elsewhere: the history lists it
+    return;
+  }
+  markOnline(); // nothing runs, and the server said so
+  const shown = state.session;
+  // A session on screen as running ended without its final frame reaching
+  // this page (it was deleted, or ended while the socket was away): read it.
+  if (running(shown)) {
+    request(Q.session, { id: shown.id }).then(
+      (data) => data.session && applySnapshot(data.session),
+      () => {
+        state.session = null;
+        for (const id of ["live", "result"]) show(id, false);
+        show("start", true);
+      },
+    );
+  }
 }
 
 async function act(work) {
@@ -511,10 +589,8 @@ async function load() {
     renderStats(data.me.stats);
     renderHistory(data.sessions, false);
     show("start", true);
-    if (data.activeSession) {
-      applySnapshot(data.activeSession);
-      watch(data.activeSession.id);
-    }
+    if (data.activeSession) applySnapshot(data.activeSession);
+    follow();
   } catch (error) {
     if (error.codes?.includes("UNAUTHENTICATED")) signOut("Please sign in again.");
     else showError(error);
@@ -544,7 +620,7 @@ function signIn(token) {
 function signOut(message) {
   if (state.stopWatching) state.stopWatching();
   state.ws?.close();
-  Object.assign(state, { token: null, ws: null, session: null, after: null, offline: false });
+  Object.assign(state, { token: null, ws: null, session: null, after: null, offline: false, queue: [] });
   show("offline", false);
   localStorage.removeItem(TOKEN_KEY);
   for (const id of ["live", "result"]) show(id, false);
@@ -557,10 +633,11 @@ function signOut(message) {
 async function signal(query) {
   const s = state.session;
   if (!s || s.status !== "ACTIVE") return;
-  if (state.offline) {
-    // Not replayed later: the notice says how many were lost.
-    state.missed += 1;
-    setText("offline", offlineText());
+  if (state.offline || state.replaying || state.queue.length) {
+    // Kept with its instant, and sent after what is queued already.
+    keep(query);
+    if (state.offline) setText("offline", offlineText());
+    else replay();
     return;
   }
   try {
@@ -569,8 +646,8 @@ async function signal(query) {
     applySnapshot(Object.values(data)[0]);
   } catch (error) {
     if (error.unreachable) {
-      state.missed += 1;
       markOffline();
+      keep(query); // after markOffline, which starts the count afresh
       setText("offline", offlineText());
     } else if (state.session?.id === s.id && state.session.status === "ACTIVE") showError(error);
   }
@@ -618,7 +695,6 @@ function bind() {
     act(async () => {
       const { createSession } = await request(Q.create, { input });
       applySnapshot(createSession);
-      watch(createSession.id);
       announce("Session started.");
       refresh();
     });
@@ -653,6 +729,7 @@ function bind() {
   });
   const update = (status, message) => () =>
     act(async () => {
+      await replay(); // what was kept goes before the change (a resume is activity)
       const data = await request(Q.update, { id: state.session.id, status });
       applySnapshot(data.updateSession);
       announce(message);
@@ -660,9 +737,10 @@ function bind() {
   $("pause").addEventListener("click", update("PAUSED", "Session paused."));
   $("resume").addEventListener("click", update("ACTIVE", "Session resumed."));
   const end = (status) => () =>
-    act(async () =>
-      applySnapshot((await request(Q.end, { id: state.session.id, status })).endSession),
-    );
+    act(async () => {
+      await replay();
+      applySnapshot((await request(Q.end, { id: state.session.id, status })).endSession);
+    });
   $("end").addEventListener("click", end("COMPLETED"));
   $("give-up").addEventListener("click", end("ABANDONED"));
   $("more").addEventListener("click", () =>

@@ -9,7 +9,7 @@ change already known here (this process made it) costs no read.
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from time import monotonic
 from typing import Any
 
@@ -27,7 +27,9 @@ PIPELINE: list[dict[str, Any]] = [
     {
         "$match": {
             "$or": [
-                {"operationType": {"$in": ["replace", "delete"]}},
+                # Inserts for mySession: a person followed here may have
+                # started a session elsewhere. One per session started.
+                {"operationType": {"$in": ["insert", "replace", "delete"]}},
                 {
                     "operationType": "update",
                     "updateDescription.updatedFields.version": {"$exists": True},
@@ -44,6 +46,7 @@ PIPELINE: list[dict[str, Any]] = [
             "operationType": 1,
             "documentKey": 1,
             "updateDescription.updatedFields.version": 1,
+            "fullDocument.user_id": 1,
         }
     },
 ]
@@ -69,8 +72,14 @@ class ChangeFeed:
         known_ids: Callable[[], list[str]],
         retry_seconds: float = 1.0,
         poll_seconds: float = JOURNAL_POLL_SECONDS,
+        started: Callable[[str, str], None] | None = None,
+        reopened: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.repo = repo
+        self.started = started
+        """Told (user id, session id) of every session inserted, by any process."""
+        self.reopened = reopened
+        """Run after `resync` when the stream reopens (a start may be missed)."""
         self.poll_seconds = poll_seconds
         self.known = known
         self.observe = observe
@@ -126,9 +135,15 @@ class ChangeFeed:
                 self.deleted(session_id)
             else:
                 self.observe(fresh)
+        if self.reopened is not None:
+            await self.reopened()
 
     async def handle(self, change: dict[str, Any]) -> None:
         session_id = str(change["documentKey"]["_id"])
+        if change["operationType"] == "insert":
+            if self.started is not None:
+                self.started(str(change["fullDocument"]["user_id"]), session_id)
+            return
         known = self.known(session_id)
         if known is None:
             return

@@ -16,6 +16,7 @@ class UserDocument(Document):
     timezone: str = "UTC"
     created_at: datetime
     daily_goal_minutes: int = 0
+    token_generation: int = 0
 
     class Settings:
         name = "users"
@@ -52,6 +53,8 @@ class SessionDocument(Document):
     """Normalized (domain/tags.py); multikey indexes serve `sessions(tag:)` and stats."""
     version: int = 0
     """Bumped by every write, for optimistic concurrency."""
+    signal_ids: list[str] = Field(default_factory=list)
+    """Client ids of the replayed signals counted lately, newest last (domain/replay.py)."""
 
     class Settings:
         name = "sessions"
@@ -91,4 +94,26 @@ class SessionDocument(Document):
                 [("status", ASCENDING), ("counted_at", ASCENDING)],
                 name="status_counted_at",
             ),
+        ]
+
+
+class IdempotencyKeyDocument(Document):
+    """A mutation sent with a key (`clientMutationId`), and its answer once it
+    has one (store/idempotency.py); the TTL index removes it after 24 hours."""
+
+    user_id: PydanticObjectId
+    key: str
+    fingerprint: str
+    created_at: datetime
+    answer: dict[str, object] | None = None
+
+    class Settings:
+        name = "idempotency_keys"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel(
+                [("user_id", ASCENDING), ("key", ASCENDING)], unique=True, name="user_key_unique"
+            ),
+            # domain/idempotency.py KEY_LIFETIME; reads also ignore an older key,
+            # since the TTL monitor runs only once a minute.
+            IndexModel([("created_at", ASCENDING)], expireAfterSeconds=86400, name="ttl_24h"),
         ]

@@ -21,11 +21,11 @@ from focusgql.store.dblock import (
     lock_is_free,
     wait_for_lock,
 )
-from focusgql.store.documents import SessionDocument, UserDocument
+from focusgql.store.documents import IdempotencyKeyDocument, SessionDocument, UserDocument
 
 log = logging.getLogger(__name__)
 
-DOCUMENTS = [UserDocument, SessionDocument]
+DOCUMENTS = [UserDocument, SessionDocument, IdempotencyKeyDocument]
 
 
 MAX_IDLE_MS = 240_000

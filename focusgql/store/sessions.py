@@ -1,6 +1,6 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from focusgql.domain.daily import EndedSession
+from focusgql.domain.replay import SIGNAL_IDS_KEPT
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status, Timeline, millis
@@ -183,14 +184,32 @@ class MongoSessionRepository:
         raw = await self._collection.find_one({"user_id": ObjectId(user_id), "running": True})
         return self._read(raw) if raw else None
 
-    async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
+    async def save(
+        self, session: FocusSession, now: datetime, signal_ids: Sequence[str] = ()
+    ) -> FocusSession | None:
+        change: Raw = {"$set": to_fields(session, now), "$inc": {"version": 1}}
+        if signal_ids:
+            # The newest only: a retry comes within the signal age, not days later.
+            change["$push"] = {
+                "signal_ids": {"$each": list(signal_ids), "$slice": -SIGNAL_IDS_KEPT}
+            }
         raw = await self._collection.find_one_and_update(
             {"_id": ObjectId(session.id), "version": session.version},
-            {"$set": to_fields(session, now), "$inc": {"version": 1}},
+            change,
+            projection={"signal_ids": 0},
             return_document=ReturnDocument.AFTER,
         )
         self.documents_written += raw is not None
         return self._read(raw) if raw else None
+
+    async def signal_ids(self, session_id: str) -> list[str]:
+        oid = _oid(session_id)
+        raw = (
+            await self._collection.find_one({"_id": oid}, projection={"signal_ids": 1})
+            if oid
+            else None
+        )
+        return list(raw.get("signal_ids", ())) if raw else []
 
     async def append_signals(
         self, at: datetime, entries: list[SignalEntry], within: float

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -28,12 +29,14 @@ def to_domain(raw: Raw) -> User:
         timezone=raw.get("timezone", "UTC"),
         created_at=created_at,
         daily_goal_minutes=raw.get("daily_goal_minutes", 0),
+        token_generation=raw.get("token_generation", 0),
     )
 
 
 class MongoUserRepository:
     def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
         self._collection = collection if collection is not None else _bound()
+        self.collection = self._collection
 
     def new_id(self) -> str:
         return str(ObjectId())
@@ -49,6 +52,7 @@ class MongoUserRepository:
                     "timezone": user.timezone,
                     "created_at": user.created_at,
                     "daily_goal_minutes": user.daily_goal_minutes,
+                    "token_generation": user.token_generation,
                 }
             )
         except DuplicateKeyError as error:
@@ -78,6 +82,21 @@ class MongoUserRepository:
             return False
         result = await self._collection.delete_one({"_id": ObjectId(user_id)})
         return result.deleted_count == 1
+
+    async def next_token_generation(
+        self, user_id: str, password_hash: str | None = None
+    ) -> User | None:
+        """Move the person's token generation on (and set a new password hash, if
+        given) in one atomic write; the person as they are now, or None if gone."""
+        if not ObjectId.is_valid(user_id):
+            return None
+        change: Raw = {"$inc": {"token_generation": 1}}
+        if password_hash is not None:
+            change["$set"] = {"password_hash": password_hash}
+        raw = await self._collection.find_one_and_update(
+            {"_id": ObjectId(user_id)}, change, return_document=ReturnDocument.AFTER
+        )
+        return to_domain(raw) if raw else None
 
     async def update(self, user: User) -> User:
         await self._collection.update_one(

@@ -54,6 +54,8 @@ async def test_deleting_an_account_leaves_nothing_of_it(
     ended = await create_session(alice, "id", tags=["private-project"])
     await alice.execute("mutation($id: ID!) { endSession(id: $id) { id } }", {"id": ended["id"]})
     running = await create_session(alice, "id", targetMinutes=30)
+    keyed = 'mutation { createSession(input: {targetMinutes: 30}, clientMutationId: "k") { id } }'
+    running = (await alice.execute(keyed))["createSession"]  # an idempotency key kept, too
     activity = f'mutation {{ recordActivity(sessionId: "{running["id"]}") {{ id }} }}'
     await alice.execute(activity)  # a journalled signal, and the token in the signal cache
     bobs = await create_session(bob, "id")

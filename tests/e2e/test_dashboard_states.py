@@ -1,5 +1,6 @@
 """The dashboard in single situations, in headless Chromium (tests/e2e/browser/
-cases.mjs): a session at its target, giving up, a server outage, a phone.
+cases.mjs): a session at its target, giving up, a server outage, a phone, and
+two devices of one person following each other.
 
 The outage goes through a TCP gate in front of the server that the test closes
 (every open connection cut, new ones refused) and opens again, so the page sees
@@ -10,6 +11,7 @@ import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,14 +189,24 @@ async def test_an_outage_is_said_at_once_and_the_clock_goes_on(
         person = await signed_up(http)
         session_id = await create(person, 25)
         assert person.token
-        out = await run_case(
-            "outage", url, person.token, {"cut": gate.cut, "restore": gate.restore}
-        )
-        elapsed = (
+        moments: dict[str, datetime] = {}
+
+        async def cut() -> None:
+            moments["cut"] = datetime.now(UTC)
+            await gate.cut()
+
+        async def restore() -> None:
+            moments["restore"] = datetime.now(UTC)
+            await gate.restore()
+
+        out = await run_case("outage", url, person.token, {"cut": cut, "restore": restore})
+        read = (
             await person.execute(
-                "query($id: ID!) { session(id: $id) { elapsedSeconds } }", {"id": session_id}
+                "query($id: ID!) { session(id: $id) { elapsedSeconds lastActivityAt } }",
+                {"id": session_id},
             )
-        )["session"]["elapsedSeconds"]
+        )["session"]
+        elapsed = read["elapsedSeconds"]
 
     # Said at once (the socket dropped), not when a later signal fails.
     assert out["noticeAfterMs"] < 1500, out
@@ -202,11 +214,14 @@ async def test_an_outage_is_said_at_once_and_the_clock_goes_on(
     # The clock kept running on the page, from the last snapshot.
     samples = out["offlineSamples"]
     assert samples == sorted(samples) and samples[-1] - out["before"] >= 2, out
-    assert "not counted" in out["offlineText"], out["offlineText"]
+    assert "kept" in out["offlineText"], out["offlineText"]
     # Back: confirmed by the server again within a few seconds, banners gone.
     assert out["confirmedAfterMs"] < 5000, out
     assert out["backText"].startswith("Reconnected"), out["backText"]
-    assert "not counted" in out["backText"], out["backText"]
+    assert "made offline sent" in out["backText"], out["backText"]
+    # They were replayed once back, each counted at its offline instant.
+    last_activity = datetime.fromisoformat(read["lastActivityAt"])
+    assert moments["cut"] < last_activity < moments["restore"], (moments, last_activity)
     assert not out["errorShownBack"]
     # What the page shows once back is the server's clock (read a moment later here).
     assert 0 <= elapsed - out["after"] <= 5, (out["after"], elapsed)
@@ -234,3 +249,30 @@ async def test_the_page_fits_a_phone(live_server: RunningServer, cases_driver: P
     # Each history row is stacked: every cell readable, labelled, none cut.
     cells = page["historyCells"]
     assert len(cells) == 6 and cells[4] == "Status completed", cells
+
+
+@pytest.mark.slow
+async def test_a_second_device_follows_the_first_within_a_tick(
+    live_server: RunningServer, cases_driver: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        person = await signed_up(http)
+        assert person.token
+        out = await run_case("two-devices", live_server.url, person.token)
+        stored = await person.execute(
+            "{ sessions(first: 2) { edges { node { id status } } } activeSession { id } }"
+        )
+        if stored["activeSession"]:
+            await person.execute(
+                "mutation($id: ID!) { endSession(id: $id) { id } }",
+                {"id": stored["activeSession"]["id"]},
+            )
+    # Each change made on one page shows on the other within a tick (plus the page's work).
+    for moment in ("start", "pause", "resume", "end", "restart"):
+        assert out[f"{moment}SeenAfterMs"] < 1500, out
+    assert out["ticked"], out
+    assert out["otherResult"] in ("Finished early", "Session completed"), out
+    newest, older = (edge["node"] for edge in stored["sessions"]["edges"])
+    assert older["status"] == "COMPLETED" and newest["status"] == "ACTIVE"
+    assert stored["activeSession"]["id"] == newest["id"]
+    assert out["sessionIds"] == [newest["id"], newest["id"]], out

@@ -4,7 +4,8 @@
 //   node cases.mjs <case> <server url> <token>
 //   cases: target (the session on screen has reached its target), give-up,
 //          outage (prints "cut" / "restore" and waits for "ok" on stdin while
-//          the test cuts and restores the connection), phone (390x844)
+//          the test cuts and restores the connection), phone (390x844),
+//          two-devices (a second tab of the same person follows the first)
 //   env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT: a picture at the end
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,6 +42,60 @@ async function signedIn(page) {
 const text = async (page, id) => (await page.getByTestId(id).textContent()).trim();
 const seconds = async (page) => Number(await page.getByTestId("elapsed").getAttribute("data-seconds"));
 
+async function followEachOther(page, other, out) {
+  // Polled every 50 ms, to time each change closely.
+  const status = (p, wanted) =>
+    p.waitForFunction((w) => document.getElementById("status").dataset.status === w, wanted, {
+      polling: 50,
+    });
+  const after = async (act, seen) => {
+    const started = Date.now();
+    await act();
+    await seen();
+    return Date.now() - started;
+  };
+  await other.getByTestId("start").waitFor({ state: "visible" });
+  out.startSeenAfterMs = await after(
+    () => page.getByTestId("start").click(),
+    () => other.getByTestId("elapsed").waitFor({ state: "visible" }),
+  );
+  const first = await seconds(other);
+  await other.waitForFunction(
+    (s) => Number(document.getElementById("elapsed").dataset.seconds) > s,
+    first,
+    { polling: 50 },
+  );
+  out.ticked = (await seconds(other)) > first;
+  out.pauseSeenAfterMs = await after(
+    () => other.getByTestId("pause").click(),
+    () => status(page, "PAUSED"),
+  );
+  out.resumeSeenAfterMs = await after(
+    () => page.getByTestId("resume").click(),
+    () => status(other, "ACTIVE"),
+  );
+  out.endSeenAfterMs = await after(
+    () => page.getByTestId("end").click(),
+    () => other.getByTestId("final-score").waitFor({ state: "visible" }),
+  );
+  out.otherResult = await text(other, "result-status");
+  out.restartSeenAfterMs = await after(
+    () => other.getByTestId("start").click(),
+    () => page.getByTestId("elapsed").waitFor({ state: "visible" }),
+  );
+  // Each page's history lists the new (running) session first once its refresh is in.
+  const newest = (p) =>
+    p.evaluate(() => {
+      const row = document.querySelector("#history-rows tr");
+      return row && row.cells[4].querySelector(".value").textContent === "active" ? row.dataset.id : null;
+    });
+  for (let i = 0; i < 50; i++) {
+    out.sessionIds = [await newest(page), await newest(other)];
+    if (out.sessionIds[0] && out.sessionIds[1]) break;
+    await sleep(100);
+  }
+}
+
 const CASES = {
   async target(page, out) {
     await signedIn(page);
@@ -75,7 +130,7 @@ const CASES = {
     out.noticeAfterMs = Date.now() - cutAt;
     out.unconfirmedShown = await page.getByTestId("unconfirmed").isVisible();
     out.errorShownOffline = await page.getByTestId("error").isVisible();
-    // The clock goes on locally; activity made now is not counted, and the page says so.
+    // The clock goes on locally; activity made now is kept for later, and the page says so.
     out.offlineSamples = [];
     for (let i = 0; i < 6; i++) {
       await page.mouse.move(50 + i * 20, 300);
@@ -95,6 +150,24 @@ const CASES = {
     out.sessionId = await page.evaluate(() => document.querySelector("#history-rows tr")?.dataset.id);
   },
 
+  // Two devices of one person (a second browser of its own, signed in with the
+  // same token): what one does, the other shows within a tick, through
+  // mySession. Not two tabs of one browser: a background tab's timers and
+  // animation frames are throttled, which is not what a second device sees.
+  async "two-devices"(page, out) {
+    const secondProfile = mkdtempSync(join(tmpdir(), "focusgql-chromium-"));
+    const second = await launch(secondProfile, false);
+    try {
+      const other = second.pages()[0] ?? (await second.newPage());
+      other.on("pageerror", (error) => out.consoleErrors.push(String(error)));
+      await signedIn(page);
+      await signedIn(other);
+      await followEachOther(page, other, out);
+    } finally {
+      await second.close();
+      rmSync(secondProfile, { recursive: true, force: true });
+    }
+  },
   async phone(page, out) {
     await signedIn(page);
     await page.getByTestId("history").waitFor({ state: "visible" });
@@ -134,15 +207,8 @@ const CASES = {
   },
 };
 
-const profile = mkdtempSync(join(tmpdir(), "focusgql-chromium-"));
-let context;
-const timer = setTimeout(() => {
-  console.log(JSON.stringify({ error: "timed out after 60 s" }));
-  process.exit(2);
-}, 60_000);
-try {
-  const phone = which === "phone";
-  context = await chromium.launchPersistentContext(profile, {
+async function launch(dir, phone) {
+  const launched = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: FLAGS,
@@ -152,7 +218,19 @@ try {
     hasTouch: phone,
     timeout: 30_000,
   });
-  context.setDefaultTimeout(10_000);
+  launched.setDefaultTimeout(10_000);
+  return launched;
+}
+
+const profile = mkdtempSync(join(tmpdir(), "focusgql-chromium-"));
+let context;
+const timer = setTimeout(() => {
+  console.log(JSON.stringify({ error: "timed out after 60 s" }));
+  process.exit(2);
+}, 60_000);
+try {
+  const phone = which === "phone";
+  context = await launch(profile, phone);
   const page = context.pages()[0] ?? (await context.newPage());
   const out = { consoleErrors: [] };
   page.on("pageerror", (error) => out.consoleErrors.push(String(error)));
