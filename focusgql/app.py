@@ -21,6 +21,7 @@ from focusgql.api.view import FocusGraphQL
 from focusgql.auth import load_or_create_secret
 from focusgql.bootstrap import Wiring, wire
 from focusgql.clock import Clock, SystemClock
+from focusgql.faults import DATABASE
 from focusgql.gcpolicy import PauseWatch, freeze_what_is_loaded
 from focusgql.logs import RequestIdMiddleware
 from focusgql.redact import install as redact_tokens_in_logs
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             )
             await asyncio.to_thread(embedded.start)
             uri = embedded.uri
-        client = make_client(uri)
+        client = make_client(uri, settings.database_timeout_ms)
         background: list[asyncio.Task[None]] = []
         wiring: Wiring | None = None
         pauses: PauseWatch | None = None
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     async def health(request: Request) -> Response:
         database = await ping(request.app.state.client)
+        if database:
+            DATABASE.recovered()
         return JSONResponse(
             {"status": "ok" if database else "degraded", "database": "ok" if database else "down"},
             status_code=200 if database else 503,

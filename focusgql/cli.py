@@ -93,7 +93,7 @@ async def _mint(email: str) -> str:
         embedded = EmbeddedServer(settings.data_dir / "db")
         embedded.start()
         uri = embedded.uri
-    client = make_client(uri)
+    client = make_client(uri, settings.database_timeout_ms)
     try:
         await init_database(client, settings.database)
         found = await MongoUserRepository().credentials(email.strip().lower())

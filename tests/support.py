@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -198,14 +200,32 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     }
 
 
+def spawn(settings: Settings, **extra_env: str) -> AbstractAsyncContextManager[ServerProcess]:
+    """`focusgql serve` on a free port, until the block ends."""
+    return _spawn(settings, extra_env, None)
+
+
+def spawn_logged(
+    settings: Settings, log_to: Path, **extra_env: str
+) -> AbstractAsyncContextManager[ServerProcess]:
+    """`spawn`, with the server's log lines (stderr) written to `log_to`."""
+    return _spawn(settings, extra_env, log_to)
+
+
 @contextlib.asynccontextmanager
-async def spawn(settings: Settings, **extra_env: str) -> AsyncIterator[ServerProcess]:
+async def _spawn(
+    settings: Settings, extra_env: dict[str, str], log_to: Path | None
+) -> AsyncIterator[ServerProcess]:
     port = free_port()
+    log = open(log_to, "wb") if log_to is not None else None  # noqa: ASYNC230, SIM115
     process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the server runs on
         [sys.executable, "-m", "focusgql", "serve", "--port", str(port)],
         env=server_env(settings, **extra_env),
         stdin=subprocess.DEVNULL,
+        stderr=log,
     )
+    if log is not None:
+        log.close()  # the child holds its own copy
     server = ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:

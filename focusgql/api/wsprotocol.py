@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import PyMongoError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -34,6 +34,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from focusgql.api.context import Context
 from focusgql.api.sockets import ACCOUNT_DELETED
 from focusgql.clock import Clock, Timer
+from focusgql.faults import DATABASE, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +183,10 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except ConnectionFailure:
-            log.warning("database unavailable: a WebSocket sign-in was turned away")
+        except PyMongoError as error:
+            if not is_outage(error):
+                raise
+            DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return
         self._expiry = _rearm(
@@ -243,8 +246,10 @@ class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except ConnectionFailure:
-            log.warning("database unavailable: a WebSocket sign-in was turned away")
+        except PyMongoError as error:
+            if not is_outage(error):
+                raise
+            DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return
         self._expiry = _rearm(

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
@@ -29,17 +30,29 @@ DOCUMENTS = [UserDocument, SessionDocument]
 
 
 MAX_IDLE_MS = 240_000
+TIMEOUT_MS = 5000
 
 
-def make_client(uri: str) -> AsyncMongoClient[dict[str, object]]:
+def make_client(uri: str, timeout_ms: int = TIMEOUT_MS) -> AsyncMongoClient[dict[str, object]]:
     # tz_aware: PyMongo otherwise returns naive datetimes. maxIdleTimeMS: retire
     # pooled connections before the server drops them (SecantusDB closes one
-    # idle for 300 s, and the next use would fail with AutoReconnect); a value
-    # in the URI wins.
+    # idle for 300 s, and the next use would fail with AutoReconnect).
+    # timeoutMS: a database that stops answering on an open connection (a
+    # SIGSTOP, a VM pause, a disk stall) is otherwise waited on until the
+    # monitor gives up on it, about 30 s. A value in the URI wins for each.
     options: dict[str, Any] = {}
-    if "maxidletimems" not in uri.lower():
+    given = _option_names(uri)
+    if "maxidletimems" not in given:
         options["maxIdleTimeMS"] = MAX_IDLE_MS
+    if "timeoutms" not in given:
+        options["timeoutMS"] = timeout_ms
     return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, **options)
+
+
+def _option_names(uri: str) -> set[str]:
+    """The connection string's option names, lowercased (MongoDB reads them so)."""
+    query = urlsplit(uri).query
+    return {name.lower() for name, _ in parse_qsl(query, keep_blank_values=True)}
 
 
 async def init_database(client: AsyncMongoClient[dict[str, object]], name: str) -> None:
