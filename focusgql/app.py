@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 asyncio.create_task(sessions.run_keep_alive()),
                 asyncio.create_task(feed.run()),
             ]
+            if isinstance(clock, SystemClock):
+                background.append(asyncio.create_task(clock.watch()))
             app.state.change_feed = feed
             app.state.journal_feed = journal_feed
             pauses = wiring.services.metrics.gc_pauses

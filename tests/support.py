@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +250,6 @@ async def _spawn(
 async def seed_people(settings: Settings, count: int) -> list[str]:
     """Tokens for `count` new users written straight to the database: registering
     thousands through Argon2 would take minutes."""
-    from datetime import UTC
     from datetime import datetime as dt
 
     from focusgql.auth import TokenIssuer
@@ -294,3 +293,17 @@ async def read_session(client: Client, sid: str, fields: str) -> dict[str, Any]:
     )
     session: dict[str, Any] = data["session"]
     return session
+
+
+class SteppingWall:
+    """A wall clock (the real one plus an offset) a test steps, as NTP, a resumed
+    VM or `date -s` would: a source for SystemClock(wall=...)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def step(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)

@@ -79,7 +79,8 @@ def counters_pipeline(now: datetime, lapse_after: timedelta) -> list[Raw]:
     that deadline, where the reaper will end it."""
     at = {"$min": [now, {"$add": ["$last_signal_at", millis(lapse_after)]}]}
     tau_ms = {"$max": [0, {"$subtract": [{"$subtract": [at, "$started_at"]}, "$paused_ms"]}]}
-    elapsed = {"$toLong": {"$floor": {"$divide": [tau_ms, 1000]}}}
+    floor = {"$toLong": {"$floor": {"$divide": [tau_ms, 1000]}}}
+    elapsed = {"$max": [floor, {"$subtract": ["$last_activity_second", 1]}]}  # as Timeline
     silent = {"$subtract": ["$elapsed_seconds", "$last_activity_second"]}
     over = {"$subtract": [silent, "$idle_threshold"]}
     return [
