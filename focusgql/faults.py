@@ -4,20 +4,28 @@ bug), and how their coming and going is logged."""
 import logging
 from time import monotonic
 
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 RETRY_AFTER_SECONDS = 1
 """What an UNAVAILABLE answer suggests waiting: each retry costs at most one
 deadline (FOCUSGQL_DATABASE_TIMEOUT_MS), and an outage can end any second."""
 
 
+FAILING_CODES = frozenset({1, 14031})
+"""InternalError (what SecantusDB answers once WiredTiger has panicked, as it
+does when its disk fills) and OutOfDiskSpace (MongoDB's): the database's
+fault, not the request's."""
+
+
 def is_outage(error: BaseException) -> bool:
     # A stalled server raises NetworkTimeout (a ConnectionFailure); a deadline
     # spent before a command could go out, or the server's maxTimeMS, raises
     # ExecutionTimeout, which is an OperationFailure: both carry `timeout`.
-    return isinstance(error, ConnectionFailure) or (
-        isinstance(error, PyMongoError) and error.timeout
-    )
+    if isinstance(error, ConnectionFailure):
+        return True
+    if isinstance(error, OperationFailure) and error.code in FAILING_CODES:
+        return True
+    return isinstance(error, PyMongoError) and error.timeout
 
 
 class Outage:
@@ -71,10 +79,20 @@ class Retries:
     change streams) is logged once, until a round succeeds: with its traceback
     if it is not the database's own refusal."""
 
-    def __init__(self, where: str, log: logging.Logger, outage: Outage = DATABASE) -> None:
+    def __init__(
+        self,
+        where: str,
+        log: logging.Logger,
+        outage: Outage = DATABASE,
+        *,
+        writes: bool = True,
+    ) -> None:
         self.where = where
         self.log = log
         self.outage = outage
+        self.writes = writes
+        """Whether a successful round wrote: only a write says the database is
+        back (one whose disk is full still answers reads)."""
         self._failing = False
 
     def failed(self, error: BaseException) -> None:
@@ -93,7 +111,7 @@ class Retries:
         if self._failing:
             self._failing = False
             self.log.info("%s working again", self.where)
-        if self.outage.since is not None:
+        if self.writes and self.outage.since is not None:
             self.outage.recovered()
 
 

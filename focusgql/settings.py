@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         "database answers UNAVAILABLE within it instead of holding requests; a timeoutMS in "
         "the connection string wins.",
     )
+    embedded_sync_on_commit: bool = Field(
+        default=True,
+        description="The embedded database fsyncs its log at every commit, so nothing "
+        "acknowledged is lost to a panic (a full disk), a kill or a power cut.",
+    )
     embedded_lock_wait_seconds: float = Field(
         default=10.0,
         ge=0,

@@ -212,15 +212,27 @@ def spawn_logged(
     return _spawn(settings, extra_env, log_to)
 
 
+def spawn_embedded(
+    settings: Settings, data_dir: Path, log_to: Path, **extra_env: str
+) -> AbstractAsyncContextManager[ServerProcess]:
+    """`spawn_logged` with no database given: the server starts (and supervises)
+    its own SecantusDB in `data_dir`/db, as `make run` does."""
+    return _spawn(settings, {**extra_env, "FOCUSGQL_DATA_DIR": str(data_dir)}, log_to, True)
+
+
 @contextlib.asynccontextmanager
 async def _spawn(
-    settings: Settings, extra_env: dict[str, str], log_to: Path | None
+    settings: Settings, extra_env: dict[str, str], log_to: Path | None, embedded: bool = False
 ) -> AsyncIterator[ServerProcess]:
     port = free_port()
+    env = server_env(settings, **extra_env)
+    if embedded:
+        env.pop("FOCUSGQL_MONGODB_URI")
+        env.pop("MONGODB_URI", None)
     log = open(log_to, "wb") if log_to is not None else None  # noqa: ASYNC230, SIM115
     process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the server runs on
         [sys.executable, "-m", "focusgql", "serve", "--port", str(port)],
-        env=server_env(settings, **extra_env),
+        env=env,
         stdin=subprocess.DEVNULL,
         stderr=log,
     )

@@ -64,3 +64,17 @@ def test_a_refusal_by_the_database_is_one_warning_without_a_traceback(
     seen = records(caplog)
     assert len(seen) == 1 and seen[0][0] == "WARNING" and not seen[0][2], seen
     assert seen[0][1].startswith("change stream unavailable (")
+
+
+def test_only_a_write_ends_an_outage(caplog: pytest.LogCaptureFixture) -> None:
+    """A database whose disk is full still answers some reads."""
+    caplog.set_level(logging.INFO)
+    outage = Outage(log)
+    reader = Retries("reaper", log, outage, writes=False)
+    writer = Retries("checkpoint", log, outage)
+    writer.failed(NetworkTimeout("timed out"))
+    reader.succeeded()
+    assert outage.down
+    writer.succeeded()
+    assert not outage.down
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO"]

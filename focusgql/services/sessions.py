@@ -441,7 +441,7 @@ class SessionService:
         return ended
 
     async def run_reaper(self, interval: float) -> None:
-        reaper = Retries("reaper", log)
+        reaper = Retries("reaper", log, writes=False)  # a round mostly only reads
         while True:
             try:
                 await self.reap()

@@ -97,7 +97,7 @@ class ChangeFeed:
 
     async def run(self) -> None:
         resume_token: Any = None
-        retries = Retries("change stream", log)
+        retries = Retries("change stream", log, writes=False)
         opened_before = False
         while True:
             try:
@@ -109,7 +109,6 @@ class ChangeFeed:
                         await self.resync()
                     opened_before = True
                     self.ready.set()
-                    retries.outage.recovered()  # it answered: the database is back
                     while True:
                         asked = monotonic()
                         change = await next_change(stream)
@@ -181,7 +180,7 @@ class JournalFeed:
         self.events = 0
 
     async def run(self) -> None:
-        retries = Retries("journal change stream", log)
+        retries = Retries("journal change stream", log, writes=False)
         while True:
             try:
                 async with await self.journal.collection.watch(
@@ -190,7 +189,6 @@ class JournalFeed:
                     # Whatever was appended while closed (or before this started).
                     await self.journal.load()
                     self.ready.set()
-                    retries.outage.recovered()  # it answered: the database is back
                     while True:
                         asked = monotonic()
                         change = await next_change(stream)

@@ -93,11 +93,21 @@ class EmbeddedServer:
         storage_path: Path | str,
         port: int | None = None,
         lock_wait: float = LOCK_WAIT_SECONDS,
+        sync_on_commit: bool = True,
     ) -> None:
         self.storage_path = storage_path
         self.port = port or free_port()
         self.lock_wait = lock_wait
+        self.sync_on_commit = sync_on_commit
+        """Fsync WiredTiger's log at every commit. Without it a commit returns
+        once its record is in WiredTiger's log buffer, and a panic (a full disk)
+        or a kill loses what was acknowledged since the last write-out: one
+        acknowledged tab switch was gone after a disk filled."""
         self._process: subprocess.Popen[bytes] | None = None
+
+    def exit_code(self) -> int | None:
+        """The process's exit code once it has exited (None while it runs)."""
+        return self._process.poll() if self._process is not None else None
 
     @property
     def pid(self) -> int | None:
@@ -123,6 +133,7 @@ class EmbeddedServer:
             str(self.storage_path),
             "--log-level",
             "WARNING",
+            *(["--sync-on-commit"] if self.sync_on_commit else []),
         ]
         # Tie the server's life to ours where the OS allows: uvicorn re-raises a
         # SIGTERM after its graceful shutdown, so no `finally` of ours would run.

@@ -155,8 +155,9 @@ def test_no_counter_is_ever_negative_or_lower_than_one_already_sent(run: Run) ->
         tabs = [v["tabSwitches"] for _, v in frames(watcher)]
         assert all(isinstance(s, int) and s >= 0 for s in seconds), seconds
         assert seconds == sorted(seconds) and tabs == sorted(tabs), (watcher.label, seconds)
-        # one second at a time: no hour-long burst or freeze
-        assert all(b - a <= 1 for a, b in itertools.pairwise(seconds)), seconds
+        # a second or two at a time (a busy machine may delay one tick past the
+        # next): no hour-long burst
+        assert all(b - a <= 2 for a, b in itertools.pairwise(seconds)), seconds
 
 
 def test_the_session_is_not_abandoned_by_the_step(run: Run) -> None:
