@@ -21,13 +21,16 @@ from focusgql.api.view import FocusGraphQL
 from focusgql.auth import load_or_create_secret
 from focusgql.bootstrap import Wiring, wire
 from focusgql.clock import Clock, SystemClock
+from focusgql.faults import DATABASE
 from focusgql.gcpolicy import PauseWatch, freeze_what_is_loaded
 from focusgql.logs import RequestIdMiddleware
 from focusgql.redact import install as redact_tokens_in_logs
 from focusgql.services.export import ExportService
 from focusgql.settings import Settings
 from focusgql.store.changes import ChangeFeed, JournalFeed
-from focusgql.store.mongo import EmbeddedServer, init_database, make_client, ping
+from focusgql.store.health import HealthProbe
+from focusgql.store.mongo import EmbeddedServer, init_database, make_client
+from focusgql.store.supervisor import Supervisor
 from focusgql.store.userfeed import UserFeed
 from focusgql.store.users import MongoUserRepository
 
@@ -57,14 +60,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redact_tokens_in_logs()  # uvicorn has configured its loggers by now
         embedded: EmbeddedServer | None = None
+        supervisor: Supervisor | None = None
         uri = settings.mongodb_uri
         if uri is None:
             embedded = EmbeddedServer(
-                settings.data_dir / "db", lock_wait=settings.embedded_lock_wait_seconds
+                settings.data_dir / "db",
+                lock_wait=settings.embedded_lock_wait_seconds,
+                sync_on_commit=settings.embedded_sync_on_commit,
             )
             await asyncio.to_thread(embedded.start)
             uri = embedded.uri
-        client = make_client(uri)
+            supervisor = Supervisor(embedded, settings.database)
+            supervisor.start()
+        client = make_client(uri, settings.database_timeout_ms)
         background: list[asyncio.Task[None]] = []
         wiring: Wiring | None = None
         pauses: PauseWatch | None = None
@@ -81,6 +89,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             wiring = wire(settings, clock, secret)
             graphql.view = FocusGraphQL(build_schema(settings), wiring.services, settings)
             app.state.client = client
+            app.state.probe = HealthProbe(client, client[settings.database])
             app.state.wiring = wiring
             sessions = wiring.services.sessions
             feed = ChangeFeed(
@@ -112,6 +121,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 asyncio.create_task(sessions.run_keep_alive()),
                 asyncio.create_task(feed.run()),
             ]
+            if isinstance(clock, SystemClock):
+                background.append(asyncio.create_task(clock.watch()))
             app.state.change_feed = feed
             app.state.journal_feed = journal_feed
             app.state.user_feed = user_feed
@@ -138,6 +149,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 with contextlib.suppress(Exception):
                     await wiring.checkpointer.flush(everything=True)  # leave fresh counters
             await client.close()
+            if supervisor is not None:
+                await asyncio.to_thread(supervisor.stop)
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
@@ -146,10 +159,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return Response(rendered, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def health(request: Request) -> Response:
-        database = await ping(request.app.state.client)
+        state = await request.app.state.probe.check(fresh=DATABASE.down)
+        if state == "ok":
+            DATABASE.recovered()
         return JSONResponse(
-            {"status": "ok" if database else "degraded", "database": "ok" if database else "down"},
-            status_code=200 if database else 503,
+            {"status": "ok" if state == "ok" else "degraded", "database": state},
+            status_code=200 if state == "ok" else 503,
         )
 
     async def export(request: Request) -> Response:

@@ -152,9 +152,10 @@ class TokenIssuer:
             )
         except (jwt.PyJWTError, ValueError, RecursionError) as error:
             raise Unauthenticated("invalid token") from error
+        own = algorithm in HMAC_ALGORITHMS
         return VerifiedToken(
             subject=self._subject(claims),
-            valid_until=self._check_times(claims, now),
+            valid_until=self._check_times(claims, now, own),
             generation=self._generation(claims),
         )
 
@@ -165,8 +166,14 @@ class TokenIssuer:
             raise Unauthenticated("invalid token: gen is not a generation")
         return generation
 
-    def _check_times(self, claims: dict[str, Any], now: datetime) -> datetime:
-        """When the token stops being valid; Unauthenticated if it is not valid at `now`."""
+    def _check_times(self, claims: dict[str, Any], now: datetime, own: bool) -> datetime:
+        """When the token stops being valid; Unauthenticated if it is not valid at `now`.
+
+        `iat` in the future is refused only on an external issuer's token. On one
+        of ours (signed with our own secret, so we set its `iat`) it can only mean
+        that our clock read later then than it does now: a wall-clock step back
+        (or a restart after one) would otherwise sign everyone out for as long
+        as the step. `exp` still bounds the token, and `nbf` is still checked."""
 
         def seconds(name: str) -> float | None:
             value = claims.get(name)
@@ -182,7 +189,7 @@ class TokenIssuer:
         assert exp is not None
         if exp + leeway <= moment:
             raise Unauthenticated("token expired")
-        for name, value in (("iat", iat), ("nbf", nbf)):
+        for name, value in (("iat", None if own else iat), ("nbf", nbf)):
             if value is not None and value > moment + leeway:
                 raise Unauthenticated(f"invalid token: {name} is in the future")
         try:

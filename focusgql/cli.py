@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
     from focusgql.settings import Settings
     from focusgql.store.dblock import DatabaseInUse
     from focusgql.store.mongo import EmbeddedServer
+    from focusgql.store.supervisor import Supervisor
 
     settings = Settings()
     config = log_config(settings.log_level, settings.log_format)
@@ -28,9 +29,12 @@ def _serve(args: argparse.Namespace) -> int:
     # Everything every worker must share is settled here, once, and handed to
     # the workers through the environment: the database and the signing key.
     embedded = None
+    supervisor = None
     if settings.mongodb_uri is None:
         embedded = EmbeddedServer(
-            settings.data_dir / "db", lock_wait=settings.embedded_lock_wait_seconds
+            settings.data_dir / "db",
+            lock_wait=settings.embedded_lock_wait_seconds,
+            sync_on_commit=settings.embedded_sync_on_commit,
         )
         try:
             embedded.start()
@@ -38,6 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
             log.error("%s", error)  # one line, not a traceback: the cause is elsewhere
             return 1
         os.environ["FOCUSGQL_MONGODB_URI"] = embedded.uri
+        # Here, in the process that owns the child, whatever the workers.
+        supervisor = Supervisor(embedded, settings.database)
+        supervisor.start()
     # uvicorn re-raises a SIGTERM after its graceful shutdown; with the default
     # disposition that ends the process before the `finally` below stops the
     # database, whose child would then hold its files for seconds more.
@@ -63,6 +70,8 @@ def _serve(args: argparse.Namespace) -> int:
             ws_max_size=settings.ws_max_message_bytes,  # larger messages close with 1009
         )
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         if embedded is not None:
             embedded.stop()
     return 0
@@ -93,7 +102,7 @@ async def _mint(email: str) -> str:
         embedded = EmbeddedServer(settings.data_dir / "db")
         embedded.start()
         uri = embedded.uri
-    client = make_client(uri)
+    client = make_client(uri, settings.database_timeout_ms)
     try:
         await init_database(client, settings.database)
         found = await MongoUserRepository().credentials(email.strip().lower())

@@ -41,6 +41,19 @@ class Settings(BaseSettings):
         default=Path(".focusgql"),
         description="Embedded database files and the generated JWT secret.",
     )
+    database_timeout_ms: int = Field(
+        default=5000,
+        ge=100,
+        le=600_000,
+        description="Deadline of every database operation (PyMongo's timeoutMS): a stalled "
+        "database answers UNAVAILABLE within it instead of holding requests; a timeoutMS in "
+        "the connection string wins.",
+    )
+    embedded_sync_on_commit: bool = Field(
+        default=True,
+        description="The embedded database fsyncs its log at every commit, so nothing "
+        "acknowledged is lost to a panic (a full disk), a kill or a power cut.",
+    )
     embedded_lock_wait_seconds: float = Field(
         default=10.0,
         ge=0,

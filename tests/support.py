@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -198,14 +200,44 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     }
 
 
+def spawn(settings: Settings, **extra_env: str) -> AbstractAsyncContextManager[ServerProcess]:
+    """`focusgql serve` on a free port, until the block ends."""
+    return _spawn(settings, extra_env, None)
+
+
+def spawn_logged(
+    settings: Settings, log_to: Path, **extra_env: str
+) -> AbstractAsyncContextManager[ServerProcess]:
+    """`spawn`, with the server's log lines (stderr) written to `log_to`."""
+    return _spawn(settings, extra_env, log_to)
+
+
+def spawn_embedded(
+    settings: Settings, data_dir: Path, log_to: Path, **extra_env: str
+) -> AbstractAsyncContextManager[ServerProcess]:
+    """`spawn_logged` with no database given: the server starts (and supervises)
+    its own SecantusDB in `data_dir`/db, as `make run` does."""
+    return _spawn(settings, {**extra_env, "FOCUSGQL_DATA_DIR": str(data_dir)}, log_to, True)
+
+
 @contextlib.asynccontextmanager
-async def spawn(settings: Settings, **extra_env: str) -> AsyncIterator[ServerProcess]:
+async def _spawn(
+    settings: Settings, extra_env: dict[str, str], log_to: Path | None, embedded: bool = False
+) -> AsyncIterator[ServerProcess]:
     port = free_port()
+    env = server_env(settings, **extra_env)
+    if embedded:
+        env.pop("FOCUSGQL_MONGODB_URI")
+        env.pop("MONGODB_URI", None)
+    log = open(log_to, "wb") if log_to is not None else None  # noqa: ASYNC230, SIM115
     process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the server runs on
         [sys.executable, "-m", "focusgql", "serve", "--port", str(port)],
-        env=server_env(settings, **extra_env),
+        env=env,
         stdin=subprocess.DEVNULL,
+        stderr=log,
     )
+    if log is not None:
+        log.close()  # the child holds its own copy
     server = ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:
@@ -230,7 +262,6 @@ async def spawn(settings: Settings, **extra_env: str) -> AsyncIterator[ServerPro
 async def seed_people(settings: Settings, count: int) -> list[str]:
     """Tokens for `count` new users written straight to the database: registering
     thousands through Argon2 would take minutes."""
-    from datetime import UTC
     from datetime import datetime as dt
 
     from focusgql.auth import TokenIssuer
@@ -274,3 +305,17 @@ async def read_session(client: Client, sid: str, fields: str) -> dict[str, Any]:
     )
     session: dict[str, Any] = data["session"]
     return session
+
+
+class SteppingWall:
+    """A wall clock (the real one plus an offset) a test steps, as NTP, a resumed
+    VM or `date -s` would: a source for SystemClock(wall=...)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def step(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)

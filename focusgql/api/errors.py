@@ -3,11 +3,11 @@
 import logging
 
 from graphql.error import GraphQLError
-from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from focusgql.domain.errors import FocusError, Unavailable
+from focusgql.faults import DATABASE, RETRY_AFTER_SECONDS, is_outage
 
 log = logging.getLogger("focusgql.errors")
 
@@ -26,14 +26,16 @@ def _document_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-def _with_code(error: GraphQLError, code: str, message: str | None = None) -> GraphQLError:
+def _with_code(
+    error: GraphQLError, code: str, message: str | None = None, **details: object
+) -> GraphQLError:
     return GraphQLError(
         message=message or error.message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions={**(error.extensions or {}), "code": code, **details},
     )
 
 
@@ -41,9 +43,14 @@ def classify(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, FocusError):
         return _with_code(error, original.code)
-    if isinstance(original, (ServerSelectionTimeoutError, ConnectionFailure)):
-        log.warning("database unavailable: %s", type(original).__name__)
-        return _with_code(error, Unavailable.code, "the database is unavailable; try again")
+    if original is not None and is_outage(original):
+        DATABASE.failed(original, "a request")
+        return _with_code(
+            error,
+            Unavailable.code,
+            "the database is unavailable; try again",
+            retryAfter=RETRY_AFTER_SECONDS,
+        )
     if isinstance(original, InvalidOperationTypeError | CannotGetOperationTypeError):
         # e.g. a mutation sent over the legacy graphql-ws protocol, which only
         # carries subscriptions here: use graphql-transport-ws or HTTP for those.

@@ -14,12 +14,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.ids import parse_session_id
 from focusgql.clock import Clock
 from focusgql.domain.errors import FocusError, Unavailable
+from focusgql.faults import DATABASE, RETRY_AFTER_SECONDS, is_outage
 from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
 from focusgql.services.ports import Frame
@@ -79,7 +80,9 @@ class SignalAnswers:
 
     def _payload(self, plan: TickPlan, done: "asyncio.Future[Frame]") -> str:
         if done.cancelled():
-            return self._failure(plan, Unavailable("the server is shutting down; try again"))
+            return self._failure(
+                plan, Unavailable("the server is shutting down; try again", retryAfter=1)
+            )
         error = done.exception()
         if error is not None:
             return self._failure(plan, error)
@@ -89,9 +92,14 @@ class SignalAnswers:
         if isinstance(error, FocusError):
             self.metrics.errors.labels(error.code).inc()
             return plan.error_payload(error)
-        if isinstance(error, ConnectionFailure | PyMongoError):
-            log.warning("database unavailable: %s", type(error).__name__)
-            unavailable = Unavailable("the database is unavailable; try again")
+        if isinstance(error, PyMongoError):
+            if is_outage(error):
+                DATABASE.failed(error, "a signal")
+            else:
+                log.warning("signal failed: %s", type(error).__name__)
+            unavailable = Unavailable(
+                "the database is unavailable; try again", retryAfter=RETRY_AFTER_SECONDS
+            )
             self.metrics.errors.labels(unavailable.code).inc()
             return plan.error_payload(unavailable)
         log.error("unexpected error answering %s", plan.field, exc_info=error)

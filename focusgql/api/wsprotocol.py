@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import PyMongoError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -35,6 +35,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from focusgql.api.context import Context
 from focusgql.api.sockets import ACCOUNT_DELETED, CloseReason
 from focusgql.clock import Clock, Timer
+from focusgql.faults import DATABASE, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +185,10 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except ConnectionFailure:
-            log.warning("database unavailable: a WebSocket sign-in was turned away")
+        except PyMongoError as error:
+            if not is_outage(error):
+                raise
+            DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return
         self._expiry = _rearm(
@@ -245,8 +248,10 @@ class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except ConnectionFailure:
-            log.warning("database unavailable: a WebSocket sign-in was turned away")
+        except PyMongoError as error:
+            if not is_outage(error):
+                raise
+            DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return
         self._expiry = _rearm(

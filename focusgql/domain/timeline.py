@@ -24,6 +24,10 @@ and disagrees with its own per-second rule and with the brute-force oracle.)
 
 Times are whole milliseconds, the precision MongoDB stores, so a timeline read
 back from the database computes exactly what the process that wrote it did.
+
+A `now` from a clock behind the facts (see `elapsed`) counts no less than they
+prove, so active, idle and elapsed are never negative and never below what an
+activity has already counted.
 """
 
 from dataclasses import dataclass, replace
@@ -84,7 +88,12 @@ class Timeline:
         return max(0, millis(stop - self.started_at) - self.paused_ms)
 
     def elapsed(self, now: datetime) -> int:
-        return self.session_ms(now) // MS_PER_SECOND
+        """floor(tau(now)), and never less than what the facts prove was counted:
+        the last activity second a was marked at tau >= a - 1. A `now` earlier
+        than that (another process's clock, or this one's before a restart, a
+        wall-clock step behind) shows those seconds, not fewer: counters never
+        go back or below zero (idle_before counts ticks before a, so idle <= k)."""
+        return max(self.session_ms(now) // MS_PER_SECOND, self.last_activity_second - 1)
 
     def counters(self, now: datetime) -> tuple[int, int, bool]:
         """(elapsed, idle, is_idle) at `now`, reading the clock once: every tick

@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from focusgql.clock import Clock
 from focusgql.domain.session import FocusSession
+from focusgql.faults import Retries
 from focusgql.services.live import is_newer
 from focusgql.services.ports import SessionRepository
 
@@ -39,6 +40,7 @@ class Checkpointer:
         self.interval = interval
         self.lapse_after = lapse_after
         self._running: dict[str, FocusSession] = {}
+        self.retries = Retries("checkpoint", log)
         self.fold: Callable[..., Awaitable[int]] | None = None
         """Stores journalled signals in their sessions first (SignalCommitter.fold),
         so the refresh after it finds their counters fresh and skips them."""
@@ -83,5 +85,7 @@ class Checkpointer:
             await asyncio.sleep(self.interval)
             try:
                 await self.flush()
-            except Exception:  # the database may be away; the next batch catches up
-                log.exception("checkpoint failed")
+            except Exception as error:  # the database may be away; the next batch catches up
+                self.retries.failed(error)
+            else:
+                self.retries.succeeded()

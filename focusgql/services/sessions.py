@@ -20,6 +20,7 @@ from focusgql.domain.session import (
 )
 from focusgql.domain.tags import normalize_tags
 from focusgql.domain.timeline import InvalidTransition, Status, start
+from focusgql.faults import Retries
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.ports import (
     Following,
@@ -125,6 +126,7 @@ class SessionService:
         self.policy = policy
         self.checkpointer = checkpointer
         self._background: set[asyncio.Task[None]] = set()
+        self._keep_alives = Retries("keep-alive", log)
         self.goals: Callable[[str], Awaitable[GoalBaseline | None]] | None = None
         """Today's goal baseline of a person, for live frames (wired to StatsService)."""
         self.on_started: list[Callable[[str, str], None]] = []
@@ -286,7 +288,9 @@ class SessionService:
             try:
                 await self.repo.touch_many(watched, now, self._lapse_cutoff(now))
             except PyMongoError as error:
-                log.warning("keep-alive round failed: %s", type(error).__name__)
+                self._keep_alives.failed(error)
+            else:
+                self._keep_alives.succeeded()
 
     def _spawn(self, work: Coroutine[object, object, None]) -> None:
         # In the background: a tick never waits on the database, and an outage
@@ -299,7 +303,7 @@ class SessionService:
         try:
             await self.repo.touch(session_id, now, self._lapse_cutoff(now))
         except PyMongoError as error:
-            log.warning("keep-alive for session %s failed: %s", session_id, type(error).__name__)
+            self._keep_alives.failed(error)
 
     def _lapse_cutoff(self, now: datetime) -> datetime:
         """Sessions whose last signal is at or before this have lapsed by `now`."""
@@ -476,11 +480,14 @@ class SessionService:
         return ended
 
     async def run_reaper(self, interval: float) -> None:
+        reaper = Retries("reaper", log, writes=False)  # a round mostly only reads
         while True:
             try:
                 await self.reap()
-            except Exception:  # the database may be away; try again next round
-                log.exception("reaper round failed")
+            except Exception as error:  # the database may be away; try again next round
+                reaper.failed(error)
+            else:
+                reaper.succeeded()
             await asyncio.sleep(interval)
 
     # -- helpers -----------------------------------------------------------------

@@ -37,6 +37,7 @@ from time import monotonic
 from focusgql.clock import Clock
 from focusgql.domain.errors import Conflict, FocusError, NotFound, Unavailable
 from focusgql.domain.session import FocusSession
+from focusgql.faults import Retries
 from focusgql.services.ports import Frame, SessionRepository, SignalEntry
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class SignalCommitter:
         self._idle.set()
         self.commits = 0
         """Batches written (each one bulk write command)."""
+        self._failures = Retries("signal commit", log)
         self.coalesced = 0
         """Signals that joined a session already waiting in the batch."""
 
@@ -260,7 +262,7 @@ class SignalCommitter:
             mark = await self.repo.append_signals(now, entries, within=self.policy.stall_seconds)
         except Exception as error:
             release.cancel()
-            log.warning("signal commit failed: %s", type(error).__name__)
+            self._failures.failed(error)
             for e in entries:
                 self._hold(e.session_id, False)
                 self._fail(
@@ -270,6 +272,7 @@ class SignalCommitter:
             return
         release.cancel()
         self.commits += 1
+        self._failures.succeeded()
         for e in entries:
             pending = batch[e.session_id]
             # On the newest state: a fold may have stored the session meanwhile.
@@ -374,7 +377,7 @@ class SignalCommitter:
             self._fail(entry, error)
             return
         except Exception as error:
-            log.warning("signal re-read failed: %s", type(error).__name__)
+            self._failures.failed(error)
             self._fail(entry, Unavailable("the database is unavailable; try again", retryAfter=1))
             return
         self._observe(fresh)

@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable
 from time import monotonic
 from typing import Any
 
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.errors import PyMongoError
 
 from focusgql.domain.session import FocusSession
+from focusgql.faults import Retries
 from focusgql.store.journal import Entry, SignalJournal, apply_entries
 from focusgql.store.sessions import MongoSessionRepository
 
@@ -62,6 +64,19 @@ BUFFERED_SECONDS = 0.002
 """A change returned faster than this came from the batch already received."""
 
 
+async def next_change(stream: AsyncChangeStream[dict[str, Any]]) -> dict[str, Any]:
+    """`stream.next()`, with the client's deadline (FOCUSGQL_DATABASE_TIMEOUT_MS)
+    on each round trip rather than on the whole wait for a change: `next()`
+    keeps asking within one deadline, so a quiet minute would read as a
+    stalled database. Each getMore returns empty after the server's await
+    time (a second), well within the deadline."""
+    while stream.alive:
+        change = await stream.try_next()
+        if change is not None:
+            return change
+    raise PyMongoError("the change stream closed")
+
+
 class ChangeFeed:
     def __init__(
         self,
@@ -91,7 +106,7 @@ class ChangeFeed:
 
     async def run(self) -> None:
         resume_token: Any = None
-        warned = False
+        retries = Retries("change stream", log, writes=False)
         opened_before = False
         while True:
             try:
@@ -103,11 +118,11 @@ class ChangeFeed:
                         await self.resync()
                     opened_before = True
                     self.ready.set()
-                    warned = False
                     while True:
                         asked = monotonic()
-                        change = await stream.next()
+                        change = await next_change(stream)
                         await self.handle(change)
+                        retries.succeeded()
                         # Only past a change once it is handled: a failure replays it.
                         resume_token = stream.resume_token
                         if monotonic() - asked > BUFFERED_SECONDS:
@@ -117,15 +132,13 @@ class ChangeFeed:
                             # serving none of them did (py-spy, --py-spy-second).
                             await asyncio.sleep(self.poll_seconds)
             except PyMongoError as error:
-                if not warned:
-                    log.warning("change stream unavailable (%s); retrying", error)
-                    warned = True
+                retries.failed(error)
                 if "resume" in str(error).lower():
                     resume_token = None  # too old to resume: start afresh (resync covers it)
                 await asyncio.sleep(self.retry_seconds)
-            except Exception:
+            except Exception as error:
                 # A document this process cannot read must not stop the feed.
-                log.exception("change stream handling failed; reopening")
+                retries.failed(error)
                 await asyncio.sleep(self.retry_seconds)
 
     async def resync(self) -> None:
@@ -182,7 +195,7 @@ class JournalFeed:
         self.events = 0
 
     async def run(self) -> None:
-        warned = False
+        retries = Retries("journal change stream", log, writes=False)
         while True:
             try:
                 async with await self.journal.collection.watch(
@@ -191,22 +204,17 @@ class JournalFeed:
                     # Whatever was appended while closed (or before this started).
                     await self.journal.load()
                     self.ready.set()
-                    warned = False
                     while True:
                         asked = monotonic()
-                        change = await stream.next()
+                        change = await next_change(stream)
                         self.handle(change)
+                        retries.succeeded()
                         if monotonic() - asked > BUFFERED_SECONDS:
                             # It took a round trip: let the next ones gather in
                             # the database, to come together in one.
                             await asyncio.sleep(self.poll_seconds)
-            except PyMongoError as error:
-                if not warned:
-                    log.warning("journal change stream unavailable (%s); retrying", error)
-                    warned = True
-                await asyncio.sleep(self.retry_seconds)
-            except Exception:
-                log.exception("journal change stream handling failed; reopening")
+            except Exception as error:  # the database's, or a document we cannot read
+                retries.failed(error)
                 await asyncio.sleep(self.retry_seconds)
 
     def handle(self, change: dict[str, Any]) -> None:

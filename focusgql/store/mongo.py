@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
@@ -29,17 +30,29 @@ DOCUMENTS = [UserDocument, SessionDocument, IdempotencyKeyDocument]
 
 
 MAX_IDLE_MS = 240_000
+TIMEOUT_MS = 5000
 
 
-def make_client(uri: str) -> AsyncMongoClient[dict[str, object]]:
+def make_client(uri: str, timeout_ms: int = TIMEOUT_MS) -> AsyncMongoClient[dict[str, object]]:
     # tz_aware: PyMongo otherwise returns naive datetimes. maxIdleTimeMS: retire
     # pooled connections before the server drops them (SecantusDB closes one
-    # idle for 300 s, and the next use would fail with AutoReconnect); a value
-    # in the URI wins.
+    # idle for 300 s, and the next use would fail with AutoReconnect).
+    # timeoutMS: a database that stops answering on an open connection (a
+    # SIGSTOP, a VM pause, a disk stall) is otherwise waited on until the
+    # monitor gives up on it, about 30 s. A value in the URI wins for each.
     options: dict[str, Any] = {}
-    if "maxidletimems" not in uri.lower():
+    given = _option_names(uri)
+    if "maxidletimems" not in given:
         options["maxIdleTimeMS"] = MAX_IDLE_MS
+    if "timeoutms" not in given:
+        options["timeoutMS"] = timeout_ms
     return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, **options)
+
+
+def _option_names(uri: str) -> set[str]:
+    """The connection string's option names, lowercased (MongoDB reads them so)."""
+    query = urlsplit(uri).query
+    return {name.lower() for name, _ in parse_qsl(query, keep_blank_values=True)}
 
 
 async def init_database(client: AsyncMongoClient[dict[str, object]], name: str) -> None:
@@ -80,11 +93,21 @@ class EmbeddedServer:
         storage_path: Path | str,
         port: int | None = None,
         lock_wait: float = LOCK_WAIT_SECONDS,
+        sync_on_commit: bool = True,
     ) -> None:
         self.storage_path = storage_path
         self.port = port or free_port()
         self.lock_wait = lock_wait
+        self.sync_on_commit = sync_on_commit
+        """Fsync WiredTiger's log at every commit. Without it a commit returns
+        once its record is in WiredTiger's log buffer, and a panic (a full disk)
+        or a kill loses what was acknowledged since the last write-out: one
+        acknowledged tab switch was gone after a disk filled."""
         self._process: subprocess.Popen[bytes] | None = None
+
+    def exit_code(self) -> int | None:
+        """The process's exit code once it has exited (None while it runs)."""
+        return self._process.poll() if self._process is not None else None
 
     @property
     def pid(self) -> int | None:
@@ -110,6 +133,7 @@ class EmbeddedServer:
             str(self.storage_path),
             "--log-level",
             "WARNING",
+            *(["--sync-on-commit"] if self.sync_on_commit else []),
         ]
         # Tie the server's life to ours where the OS allows: uvicorn re-raises a
         # SIGTERM after its graceful shutdown, so no `finally` of ours would run.

@@ -5,6 +5,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import pymongo
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -26,6 +27,12 @@ from focusgql.store.documents import SessionDocument
 from focusgql.store.journal import SignalJournal
 
 Raw = dict[str, Any]
+
+BATCH_SECONDS = 60.0
+"""Deadline of the statements over many sessions at once (every running one,
+every one of a person), instead of the client's per-operation one: the
+embedded database takes about a millisecond per document, so thousands of
+them are seconds of honest work, not a stalled database."""
 
 
 def to_domain(raw: Raw) -> FocusSession:
@@ -73,7 +80,8 @@ def counters_pipeline(now: datetime, lapse_after: timedelta) -> list[Raw]:
     that deadline, where the reaper will end it."""
     at = {"$min": [now, {"$add": ["$last_signal_at", millis(lapse_after)]}]}
     tau_ms = {"$max": [0, {"$subtract": [{"$subtract": [at, "$started_at"]}, "$paused_ms"]}]}
-    elapsed = {"$toLong": {"$floor": {"$divide": [tau_ms, 1000]}}}
+    floor = {"$toLong": {"$floor": {"$divide": [tau_ms, 1000]}}}
+    elapsed = {"$max": [floor, {"$subtract": ["$last_activity_second", 1]}]}  # as Timeline
     silent = {"$subtract": ["$elapsed_seconds", "$last_activity_second"]}
     over = {"$subtract": [silent, "$idle_threshold"]}
     return [
@@ -267,10 +275,11 @@ class MongoSessionRepository:
     async def refresh_counters(
         self, now: datetime, older_than: datetime, lapse_after: timedelta
     ) -> int:
-        result = await self._collection.update_many(
-            {"status": Status.ACTIVE.value, "counted_at": {"$lt": older_than}},
-            counters_pipeline(now, lapse_after),
-        )
+        with pymongo.timeout(BATCH_SECONDS):
+            result = await self._collection.update_many(
+                {"status": Status.ACTIVE.value, "counted_at": {"$lt": older_than}},
+                counters_pipeline(now, lapse_after),
+            )
         self.documents_written += result.modified_count
         return result.modified_count
 
@@ -425,7 +434,8 @@ class MongoSessionRepository:
     async def delete_for_user(self, user_id: str) -> list[str]:
         owner = {"user_id": ObjectId(user_id)}
         ids = [str(raw["_id"]) async for raw in self._collection.find(owner, projection={"_id": 1})]
-        result = await self._collection.delete_many(owner)
+        with pymongo.timeout(BATCH_SECONDS):
+            result = await self._collection.delete_many(owner)
         self.documents_written += result.deleted_count
         for session_id in ids:
             self.journal.discard(session_id)

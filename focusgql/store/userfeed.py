@@ -18,6 +18,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
+from focusgql.store.changes import next_change
+
 log = logging.getLogger(__name__)
 
 PIPELINE: list[dict[str, Any]] = [
@@ -70,7 +72,7 @@ class UserFeed:
                     self.ready.set()
                     warned = False
                     while True:
-                        change = await stream.next()
+                        change = await next_change(stream)
                         self.handle(change)
                         resume_token = stream.resume_token
             except PyMongoError as error:

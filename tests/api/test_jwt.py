@@ -206,9 +206,27 @@ def test_times_are_checked_on_the_given_clock_with_a_leeway() -> None:
     assert tokens.verify(hs256(claims(nbf=soon)), NOW)
     assert "nbf" in refused(tokens, hs256(claims(nbf=later)))
     assert tokens.verify(hs256(claims(iat=soon)), NOW)
-    assert "iat" in refused(tokens, hs256(claims(iat=later)))
     strict = issuer(leeway=timedelta(0))
     assert refused(strict, token, exp) == "token expired"
+
+
+def test_a_future_iat_is_refused_only_from_an_external_issuer(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    """Ours carry the iat our clock gave them: after a step back of the clock (or
+    a restart after one) they stay valid until exp; another issuer's do not."""
+    tokens = issuer(
+        public_key=pem(rsa_key), algorithms=["HS256", "RS256"], external_issuer=EXTERNAL
+    )
+    hour_ahead = int((NOW + timedelta(hours=1)).timestamp())
+    ours = tokens.issue(USER, NOW + timedelta(hours=1))
+    assert tokens.verify(ours, NOW).subject == USER
+    assert tokens.verify(hs256(claims(iat=hour_ahead)), NOW).subject == USER
+    later = int((NOW + timedelta(seconds=40)).timestamp())
+    external = jwt.encode(claims(iss=EXTERNAL, iat=later), rsa_key, algorithm="RS256")
+    assert "iat is in the future" in refused(tokens, external)
+    # exp still ends ours: issued an hour ahead, it expires an hour after that
+    assert refused(tokens, ours, NOW + timedelta(hours=2, seconds=31)) == "token expired"
 
 
 # -- settings -------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+"""Which database errors mean the database is away or stalled (UNAVAILABLE, not a
+bug), and how their coming and going is logged."""
+
+import logging
+from time import monotonic
+
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+RETRY_AFTER_SECONDS = 1
+"""What an UNAVAILABLE answer suggests waiting: each retry costs at most one
+deadline (FOCUSGQL_DATABASE_TIMEOUT_MS), and an outage can end any second."""
+
+
+FAILING_CODES = frozenset({1, 14031})
+"""InternalError (what SecantusDB answers once WiredTiger has panicked, as it
+does when its disk fills) and OutOfDiskSpace (MongoDB's): the database's
+fault, not the request's."""
+
+
+def is_outage(error: BaseException) -> bool:
+    # A stalled server raises NetworkTimeout (a ConnectionFailure); a deadline
+    # spent before a command could go out, or the server's maxTimeMS, raises
+    # ExecutionTimeout, which is an OperationFailure: both carry `timeout`.
+    if isinstance(error, ConnectionFailure):
+        return True
+    if isinstance(error, OperationFailure) and error.code in FAILING_CODES:
+        return True
+    return isinstance(error, PyMongoError) and error.timeout
+
+
+class Outage:
+    """The process's view of the database: one WARNING when operations start
+    failing for want of it, one INFO when one works again. An outage is an
+    incident, not a stream of them: every request and background round that
+    meets it would otherwise log its own line (and a traceback), thousands a
+    minute at a few hundred people."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+        self.since: float | None = None
+        self.failures = 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, error: BaseException, where: str) -> None:
+        self.failures += 1
+        if self.since is None:
+            self.since = monotonic()
+            self.log.warning(
+                "database unavailable (%s in %s: %s); answering UNAVAILABLE and retrying",
+                type(error).__name__,
+                where,
+                _brief(error),
+            )
+
+    def recovered(self) -> None:
+        if self.since is None:
+            return
+        self.log.info(
+            "database available again after %.1f s (%d operations failed meanwhile)",
+            monotonic() - self.since,
+            self.failures,
+        )
+        self.since = None
+        self.failures = 0
+
+
+DATABASE = Outage(logging.getLogger("focusgql.database"))
+"""The one per process: every path that meets the database's absence reports
+to it (a module-level instance, like a logger, so the request paths need no
+new parameter)."""
+
+
+class Retries:
+    """A background loop's failed rounds. An outage goes to `outage`; anything
+    else (a bug, a document this process cannot read, a deployment without
+    change streams) is logged once, until a round succeeds: with its traceback
+    if it is not the database's own refusal."""
+
+    def __init__(
+        self,
+        where: str,
+        log: logging.Logger,
+        outage: Outage = DATABASE,
+        *,
+        writes: bool = True,
+    ) -> None:
+        self.where = where
+        self.log = log
+        self.outage = outage
+        self.writes = writes
+        """Whether a successful round wrote: only a write says the database is
+        back (one whose disk is full still answers reads)."""
+        self._failing = False
+
+    def failed(self, error: BaseException) -> None:
+        if is_outage(error):
+            self.outage.failed(error, self.where)
+            return
+        if self._failing:
+            return
+        self._failing = True
+        if isinstance(error, PyMongoError):
+            self.log.warning("%s unavailable (%s); retrying", self.where, _brief(error))
+        else:
+            self.log.error("%s failed; retrying", self.where, exc_info=error)
+
+    def succeeded(self) -> None:
+        if self._failing:
+            self._failing = False
+            self.log.info("%s working again", self.where)
+        if self.writes and self.outage.since is not None:
+            self.outage.recovered()
+
+
+def _brief(error: BaseException) -> str:
+    text = str(error)
+    return text if len(text) <= 200 else text[:200] + "..."
