@@ -18,6 +18,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
+from focusgql.faults import Retries
 from focusgql.store.changes import next_change
 
 log = logging.getLogger(__name__)
@@ -63,27 +64,25 @@ class UserFeed:
 
     async def run(self) -> None:
         resume_token: Any = None
-        warned = False
+        retries = Retries("users change stream", log, writes=False)
         while True:
             try:
                 async with await self.collection.watch(
                     PIPELINE, resume_after=resume_token
                 ) as stream:
                     self.ready.set()
-                    warned = False
                     while True:
                         change = await next_change(stream)
                         self.handle(change)
+                        retries.succeeded()
                         resume_token = stream.resume_token
             except PyMongoError as error:
-                if not warned:
-                    log.warning("users change stream unavailable (%s); retrying", error)
-                    warned = True
+                retries.failed(error)  # an outage is the database's one WARNING
                 if "resume" in str(error).lower():
                     resume_token = None
                 await asyncio.sleep(self.retry_seconds)
-            except Exception:
-                log.exception("users change stream handling failed; reopening")
+            except Exception as error:
+                retries.failed(error)
                 await asyncio.sleep(self.retry_seconds)
 
     def handle(self, change: dict[str, Any]) -> None:
