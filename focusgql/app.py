@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 asyncio.create_task(sessions.run_keep_alive()),
                 asyncio.create_task(feed.run()),
             ]
+            if settings.webhook_dispatch:
+                background.append(asyncio.create_task(wiring.dispatcher.run()))
             app.state.change_feed = feed
             app.state.journal_feed = journal_feed
             pauses = wiring.services.metrics.gc_pauses
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 with contextlib.suppress(Exception):
                     await wiring.services.sessions.signals.close()
                 wiring.hub.close()
+                with contextlib.suppress(Exception):
+                    await wiring.sender.close()
                 with contextlib.suppress(Exception):
                     await wiring.checkpointer.flush(everything=True)  # leave fresh counters
             await client.close()

@@ -7,16 +7,21 @@ from focusgql.api.context import Services
 from focusgql.auth import TokenIssuer
 from focusgql.clock import Clock
 from focusgql.metrics import Metrics
+from focusgql.sender import HttpSender, resolve_host
 from focusgql.services.accounts import AccountService
 from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.dispatch import Dispatcher, DispatchPolicy
 from focusgql.services.live import LiveHub
 from focusgql.services.ratelimit import Bucket, RateLimiter, RatePolicy
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.signals import SignalPolicy
 from focusgql.services.stats import StatsService
+from focusgql.services.webhooks import WebhookService
 from focusgql.settings import Settings
+from focusgql.store.outbox import MongoOutbox
 from focusgql.store.sessions import MongoSessionRepository
 from focusgql.store.users import MongoUserRepository
+from focusgql.store.webhooks import MongoWebhookRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,8 @@ class Wiring:
     hub: LiveHub
     checkpointer: Checkpointer
     sessions_repo: MongoSessionRepository
+    dispatcher: Dispatcher
+    sender: HttpSender
 
 
 def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
@@ -60,6 +67,27 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     sessions.goals = stats.goal_baseline
     accounts = AccountService(users, tokens, clock)
     accounts.erasers.append(sessions.delete_all)
+    webhook_repo = MongoWebhookRepository()
+    webhooks = WebhookService(
+        webhook_repo, clock, resolve_host, allow_private=settings.webhook_allow_private
+    )
+    sessions.events = webhooks
+    accounts.erasers.append(webhooks.delete_all)
+    sender = HttpSender(settings.webhook_timeout_seconds, settings.webhook_allow_private)
+    dispatcher = Dispatcher(
+        MongoOutbox(sessions_repo.collection),
+        webhook_repo,
+        sender,
+        clock,
+        DispatchPolicy(
+            retry_window=timedelta(seconds=settings.webhook_retry_window_seconds),
+            # Past the longest attempt, so a lease never ends while its holder sends.
+            lease=timedelta(seconds=settings.webhook_timeout_seconds + 30),
+            poll_seconds=settings.webhook_poll_seconds,
+        ),
+    )
+    if settings.webhook_dispatch:
+        webhooks.on_events = dispatcher.wake
     services = Services(
         accounts=accounts,
         sessions=sessions,
@@ -67,9 +95,15 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
         stats=stats,
         limits=RateLimiter(rate_policy(settings)),
         metrics=metrics,
+        webhooks=webhooks,
     )
     return Wiring(
-        services=services, hub=hub, checkpointer=checkpointer, sessions_repo=sessions_repo
+        services=services,
+        hub=hub,
+        checkpointer=checkpointer,
+        sessions_repo=sessions_repo,
+        dispatcher=dispatcher,
+        sender=sender,
     )
 
 

@@ -15,6 +15,7 @@ from focusgql.services.accounts import AccountService
 from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 from focusgql.services.stats import StatsService
+from focusgql.services.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,13 @@ class Services:
     limits: RateLimiter = field(default_factory=RateLimiter)
     metrics: Metrics = field(default_factory=Metrics)
     sockets: UserSockets = field(default_factory=UserSockets)
+    webhooks: WebhookService | None = None
+    """None only where an app is built without webhooks (none is, in focusgql)."""
+
+    def webhook_service(self) -> WebhookService:
+        if self.webhooks is None:  # pragma: no cover - wire() always sets it
+            raise RuntimeError("webhooks are not wired")
+        return self.webhooks
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.api.ids import parse_session_id
+from focusgql.api.ids import parse_session_id, parse_webhook_id
 from focusgql.api.inputs import (
     CreateSessionInput,
     RegisterInput,
@@ -13,6 +13,7 @@ from focusgql.api.inputs import (
 )
 from focusgql.api.ratelimit import RateLimit
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
+from focusgql.api.webhooks import CreatedWebhookPayload
 from focusgql.services.sessions import SessionEdit
 
 
@@ -121,6 +122,32 @@ class Mutation:
         ctx = info.context
         deleted = await ctx.services.sessions.delete(
             await ctx.current_user_id(), parse_session_id(id)
+        )
+        return strawberry.ID(deleted)
+
+    @strawberry.mutation(
+        description="Register an endpoint for your sessions' events (session.started, "
+        "session.paused, session.resumed, session.ended), signed per Standard Webhooks; "
+        "the answer holds the signing secret, shown only this once.",
+        extensions=[RateLimit("mutation")],
+    )
+    async def create_webhook(
+        self, info: Info[Context, None], url: str, events: list[str]
+    ) -> CreatedWebhookPayload:
+        ctx = info.context
+        created = await ctx.services.webhook_service().create(
+            await ctx.current_user_id(), url, events
+        )
+        return CreatedWebhookPayload.from_domain(created)
+
+    @strawberry.mutation(
+        description="Delete one of your webhooks and its deliveries; nothing more is sent to it.",
+        extensions=[RateLimit("mutation")],
+    )
+    async def delete_webhook(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
+        ctx = info.context
+        deleted = await ctx.services.webhook_service().delete(
+            await ctx.current_user_id(), parse_webhook_id(id)
         )
         return strawberry.ID(deleted)
 

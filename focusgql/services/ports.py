@@ -1,6 +1,6 @@
 """What the services need from storage and the live hub; `store/` and `live` implement these."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -11,6 +11,7 @@ from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User
+from focusgql.services.outbox import OutboxEvent
 
 
 class Frame:
@@ -94,16 +95,20 @@ class SessionTotals:
 class SessionRepository(Protocol):
     def new_id(self) -> str: ...
 
-    async def add(self, session: FocusSession) -> FocusSession:
-        """Insert; RunningSessionExists if the user has a running one."""
+    async def add(self, session: FocusSession, events: Sequence[OutboxEvent] = ()) -> FocusSession:
+        """Insert, with `events` in the session's outbox; RunningSessionExists
+        if the user has a running one."""
         ...
 
     async def get(self, session_id: str) -> FocusSession | None: ...
 
     async def running_for(self, user_id: str) -> FocusSession | None: ...
 
-    async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
-        """Write if still at `session.version`; the stored value, or None if it moved on."""
+    async def save(
+        self, session: FocusSession, now: datetime, events: Sequence[OutboxEvent] = ()
+    ) -> FocusSession | None:
+        """Write if still at `session.version`, adding `events` to the session's
+        outbox in the same write; the stored value, or None if it moved on."""
         ...
 
     async def append_signals(

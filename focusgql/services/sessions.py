@@ -20,6 +20,7 @@ from focusgql.domain.session import (
 from focusgql.domain.tags import normalize_tags
 from focusgql.domain.timeline import InvalidTransition, Status, start
 from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.outbox import EventSource, OutboxEvent
 from focusgql.services.ports import (
     Following,
     Frame,
@@ -115,6 +116,8 @@ class SessionService:
         self._background: set[asyncio.Task[None]] = set()
         self.goals: Callable[[str], Awaitable[GoalBaseline | None]] | None = None
         """Today's goal baseline of a person, for live frames (wired to StatsService)."""
+        self.events: EventSource | None = None
+        """Webhook events of a status change, written with it (wired to WebhookService)."""
         self.signals = SignalCommitter(
             repo,
             clock,
@@ -322,10 +325,12 @@ class SessionService:
                 last_signal_at=now,
                 tags=normalized_tags,
             )
+            events = await self._events(None, session, now)
             try:
-                created = await self.repo.add(session)
+                created = await self.repo.add(session, events)
             except RunningSessionExists:
                 continue  # another create won the race: end that one too
+            self._written(events)
             self.observe(created)
             return Frame.at(created, now)
         raise Conflict("sessions are being created concurrently; try again")
@@ -464,8 +469,11 @@ class SessionService:
             deadline = session.abandon_at(self.policy.abandon_after)
             if not session.status.is_running or now < deadline:
                 return session
-            saved = await self.repo.save(session.ended(deadline, Status.ABANDONED), deadline)
+            ended = session.ended(deadline, Status.ABANDONED)
+            events = await self._events(session, ended, deadline)
+            saved = await self.repo.save(ended, deadline, events)
             if saved is not None:
+                self._written(events)
                 self.observe(saved)
                 return saved
             fresh = await self.repo.get(session.id)
@@ -474,14 +482,28 @@ class SessionService:
             session = fresh
         raise Conflict("the session is changing concurrently; try again")
 
+    async def _events(
+        self, before: FocusSession | None, after: FocusSession, at: datetime
+    ) -> list[OutboxEvent]:
+        if self.events is None:
+            return []
+        return await self.events.events_for(before, after, at)
+
+    def _written(self, events: list[OutboxEvent]) -> None:
+        if events and self.events is not None:
+            self.events.written(events)
+
     async def _end_if_running(self, session: FocusSession, status: Status) -> None:
         for _ in range(SAVE_ATTEMPTS):
             session = await self._settle(session, self.clock.now())
             if not session.status.is_running:
                 return
             now = self.clock.now()
-            saved = await self.repo.save(session.ended(now, status), now)
+            ended = session.ended(now, status)
+            events = await self._events(session, ended, now)
+            saved = await self.repo.save(ended, now, events)
             if saved is not None:
+                self._written(events)
                 self.observe(saved)
                 return
             fresh = await self.repo.get(session.id)
@@ -500,8 +522,10 @@ class SessionService:
             updated = change(current, now)
             if updated is current:
                 return Frame.at(current, now)
-            saved = await self.repo.save(updated, now)
+            events = await self._events(current, updated, now)
+            saved = await self.repo.save(updated, now, events)
             if saved is not None:
+                self._written(events)
                 self.observe(saved)
                 return Frame.at(saved, now)
         raise Conflict("the session is changing concurrently; try again")

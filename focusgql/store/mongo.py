@@ -22,10 +22,11 @@ from focusgql.store.dblock import (
     wait_for_lock,
 )
 from focusgql.store.documents import SessionDocument, UserDocument
+from focusgql.store.webhook_documents import DeliveryDocument, WebhookDocument
 
 log = logging.getLogger(__name__)
 
-DOCUMENTS = [UserDocument, SessionDocument]
+DOCUMENTS = [UserDocument, SessionDocument, WebhookDocument, DeliveryDocument]
 
 
 MAX_IDLE_MS = 240_000

@@ -1,6 +1,6 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from focusgql.domain.daily import EndedSession
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status, Timeline, millis
+from focusgql.services.outbox import OutboxEvent
 from focusgql.services.ports import (
     PageCursor,
     RunningSessionExists,
@@ -23,6 +24,7 @@ from focusgql.services.ports import (
 )
 from focusgql.store.documents import SessionDocument
 from focusgql.store.journal import SignalJournal
+from focusgql.store.outbox import OUTBOX, PENDING, outbox_entry
 
 Raw = dict[str, Any]
 
@@ -156,13 +158,16 @@ class MongoSessionRepository:
     def new_id(self) -> str:
         return str(ObjectId())
 
-    async def add(self, session: FocusSession) -> FocusSession:
+    async def add(self, session: FocusSession, events: Sequence[OutboxEvent] = ()) -> FocusSession:
         raw = {
             "_id": ObjectId(session.id),
             "user_id": ObjectId(session.user_id),
             "version": 0,
             **to_fields(session, session.timeline.started_at),
         }
+        if events:
+            raw[OUTBOX] = [outbox_entry(e) for e in events]
+            raw[PENDING] = True
         try:
             await self._collection.insert_one(raw)
             self.documents_written += 1
@@ -183,10 +188,17 @@ class MongoSessionRepository:
         raw = await self._collection.find_one({"user_id": ObjectId(user_id), "running": True})
         return self._read(raw) if raw else None
 
-    async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
+    async def save(
+        self, session: FocusSession, now: datetime, events: Sequence[OutboxEvent] = ()
+    ) -> FocusSession | None:
+        update: Raw = {"$set": to_fields(session, now), "$inc": {"version": 1}}
+        if events:
+            # In the same write as the change: no crash can keep one without the other.
+            update["$push"] = {OUTBOX: {"$each": [outbox_entry(e) for e in events]}}
+            update["$set"][PENDING] = True
         raw = await self._collection.find_one_and_update(
             {"_id": ObjectId(session.id), "version": session.version},
-            {"$set": to_fields(session, now), "$inc": {"version": 1}},
+            update,
             return_document=ReturnDocument.AFTER,
         )
         self.documents_written += raw is not None
