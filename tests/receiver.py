@@ -90,8 +90,9 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def receiving() -> AsyncIterator[Receiver]:
-    port = free_port()
+async def receiving(port: int | None = None) -> AsyncIterator[Receiver]:
+    """A receiver on `port` (a free one if None)."""
+    port = port or free_port()
     receiver = Receiver(url=f"http://127.0.0.1:{port}")
     app = Starlette(routes=[Route("/hook/{name}", receiver.handle, methods=["POST"])])
     server = uvicorn.Server(

@@ -411,3 +411,39 @@ def test_the_receiver_would_catch_a_forged_signature() -> None:
     }
     with pytest.raises(WebhookVerificationError):
         Webhook(good).verify("{}", headers)
+
+
+async def test_an_address_that_turned_private_is_refused_at_send_time(
+    alice: Client, receiver: Receiver, server: RunningServer
+) -> None:
+    """A name checked at creation may resolve elsewhere later (DNS rebinding):
+    the shared server (private targets refused) checks again before sending.
+    The webhook is written straight to the database, as if its host had
+    resolved to a public address when it was made."""
+    me = (await alice.execute("{ me { id } }"))["me"]["id"]
+    path, url = receiver.endpoint()
+    settings = server.settings
+    assert settings.mongodb_uri
+    client = make_client(settings.mongodb_uri)
+    try:
+        await client[settings.database]["webhooks"].insert_one(
+            {
+                "user_id": ObjectId(me),
+                "url": url,
+                "events": ["session.started"],
+                "secret": "whsec_" + base64.b64encode(b"s" * 24).decode(),
+                "created_at": server.clock.now(),
+            }
+        )
+    finally:
+        await client.close()
+    await create_session(alice, "id")
+    async with asyncio.timeout(15):
+        while True:
+            found = await deliveries(alice)
+            if found and found[0]["attempts"] > 0:
+                break
+            await asyncio.sleep(0.05)
+    (d,) = found
+    assert (d["status"], d["error"], d["responseCode"]) == ("PENDING", "address not allowed", None)
+    assert receiver.on(path) == []
