@@ -23,6 +23,8 @@ from focusgql.store.sessions import MongoSessionRepository
 from focusgql.store.users import MongoUserRepository
 from focusgql.store.webhooks import MongoWebhookRepository
 
+LEASE_MARGIN_SECONDS = 5
+
 
 @dataclass(frozen=True, slots=True)
 class Wiring:
@@ -81,8 +83,10 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
         clock,
         DispatchPolicy(
             retry_window=timedelta(seconds=settings.webhook_retry_window_seconds),
-            # Past the longest attempt, so a lease never ends while its holder sends.
-            lease=timedelta(seconds=settings.webhook_timeout_seconds + 30),
+            # Past the longest attempt (the sender cuts it off at the timeout),
+            # so a lease never ends while its holder sends; the margin covers
+            # recording the result and clock skew between servers.
+            lease=timedelta(seconds=settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS),
             poll_seconds=settings.webhook_poll_seconds,
         ),
     )

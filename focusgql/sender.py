@@ -59,11 +59,21 @@ class HttpSender:
         # clock (5 minutes either way), so it is the wall clock's, not the
         # injected one that schedules attempts.
         self.wall = wall
+        self.timeout_seconds = timeout_seconds
         self._client = httpx.AsyncClient(
             timeout=timeout_seconds, follow_redirects=False, trust_env=False
         )
 
     async def send(self, webhook: Webhook, event: OutboxEvent) -> Attempt:
+        # httpx's timeout is per operation (connect, each read...): a receiver
+        # answering a byte at a time could hold an attempt past its lease.
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                return await self._send(webhook, event)
+        except TimeoutError:
+            return Attempt(error="timeout")
+
+    async def _send(self, webhook: Webhook, event: OutboxEvent) -> Attempt:
         try:
             target = check_url(webhook.url)
         except BadUserInput:
@@ -84,13 +94,25 @@ class HttpSender:
             "webhook-signature": Signer(webhook.secret).sign(event.id, signed_at, event.body),
         }
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        attempt = Attempt(error="no address")
+        # Each checked address in turn, as a browser would: a name's first
+        # address (often IPv6) may be unreachable from here.
+        for address in addresses:
+            attempt = await self._post(url.copy_with(host=address), headers, extensions, event)
+            if attempt.error != "ConnectError":
+                break
+        return attempt
+
+    async def _post(
+        self,
+        url: httpx.URL,
+        headers: dict[str, str],
+        extensions: dict[str, str],
+        event: OutboxEvent,
+    ) -> Attempt:
         try:
             async with self._client.stream(
-                "POST",
-                url.copy_with(host=addresses[0]),
-                content=event.body.encode(),
-                headers=headers,
-                extensions=extensions,
+                "POST", url, content=event.body.encode(), headers=headers, extensions=extensions
             ) as response:
                 # The body is never read: a receiver cannot make us hold megabytes.
                 return Attempt(status_code=response.status_code)

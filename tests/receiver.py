@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class Receiver:
     delay_seconds: float = 0.0
     received: list[Received] = field(default_factory=list)
     in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    arrivals: list[tuple[str, str, float]] = field(default_factory=list)
+    """(path, webhook-id, monotonic time) of each request as it came in, before
+    any delay: `received` lists them only once answered."""
     most_in_flight: int = 0
     """The most requests with one webhook-id handled at the same time."""
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -66,6 +70,7 @@ class Receiver:
         path = request.url.path
         body = await request.body()
         webhook_id = request.headers.get("webhook-id", "")
+        self.arrivals.append((path, webhook_id, time.monotonic()))
         self.in_flight[webhook_id] += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight[webhook_id])
         try:

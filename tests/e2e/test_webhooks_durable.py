@@ -99,6 +99,44 @@ async def test_kill_9_while_the_receiver_is_down_loses_nothing(settings: Setting
     assert got.verified and got.payload["type"] == "session.started"
 
 
+async def test_kill_9_in_the_middle_of_a_send_sends_again_once_the_lease_ends(
+    settings: Settings,
+) -> None:
+    db = own(settings, "hooks_lease_crash")
+    quick = {**FAST, "FOCUSGQL_WEBHOOK_TIMEOUT_SECONDS": "1"}  # a lease of 1 + 5 s
+    async with receiving() as receiver:
+        path, url = receiver.endpoint()
+        receiver.delay_seconds = 3  # holds the first attempt open while the sender dies
+        async with spawn(db, **quick) as victim:
+            async with httpx.AsyncClient(base_url=victim.url, timeout=30) as http:
+                person = await Client(http).register()
+                created = await person.execute(CREATE, {"url": url, "events": ["session.started"]})
+                receiver.secrets[path] = created["createWebhook"]["secret"]
+                await create_session(person, "id")
+            async with asyncio.timeout(15):
+                while True:  # the attempt is in flight, its answer held back
+                    if receiver.arrivals:
+                        break
+                    await asyncio.sleep(0.01)
+            victim.kill()
+        receiver.delay_seconds = 0
+        async with spawn(db, **quick) as survivor:
+            second = await receiver.wait_for(path, 2)
+            async with httpx.AsyncClient(base_url=survivor.url, timeout=30) as http:
+                listed = await Client(http, person.token).execute(
+                    "{ webhookDeliveries { status attempts responseCode } }"
+                )
+    (first_at, again_at) = [at for p, _, at in receiver.arrivals if p == path]
+    assert again_at - first_at >= 5, "not before the dead sender's lease ended"
+    assert len({r.webhook_id for r in second}) == 1, "the same webhook-id: a repeat to ignore"
+    assert all(r.verified for r in second)
+    assert receiver.most_in_flight == 1
+    # Only the survivor's attempt was recorded: the victim died before writing its own.
+    assert listed["webhookDeliveries"] == [
+        {"status": "DELIVERED", "attempts": 1, "responseCode": 200}
+    ]
+
+
 async def test_two_processes_never_send_one_event_at_the_same_time(settings: Settings) -> None:
     db = own(settings, "hooks_two")
     async with contextlib.AsyncExitStack() as stack:
