@@ -12,6 +12,7 @@ from focusgql.services.accounts import AccountService
 from focusgql.services.checkpoint import Checkpointer
 from focusgql.services.dispatch import Dispatcher, DispatchPolicy
 from focusgql.services.live import LiveHub
+from focusgql.services.outbox import DeliveryStatus
 from focusgql.services.ratelimit import Bucket, RateLimiter, RatePolicy
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.signals import SignalPolicy
@@ -24,6 +25,11 @@ from focusgql.store.users import MongoUserRepository
 from focusgql.store.webhooks import MongoWebhookRepository
 
 LEASE_MARGIN_SECONDS = 5
+OUTCOMES = {
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.PENDING: "retry",
+    DeliveryStatus.FAILED: "failed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,7 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
             lease=timedelta(seconds=settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS),
             poll_seconds=settings.webhook_poll_seconds,
         ),
+        attempted=lambda status: metrics.webhook_attempts.labels(OUTCOMES[status]).inc(),
     )
     if settings.webhook_dispatch:
         webhooks.on_events = dispatcher.wake

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -52,7 +53,10 @@ class Dispatcher:
         sender: Sender,
         clock: Clock,
         policy: DispatchPolicy,
+        attempted: Callable[[DeliveryStatus], None] | None = None,
     ) -> None:
+        self.attempted = attempted
+        """Told of each attempt's outcome (the metrics)."""
         self.outbox = outbox
         self.webhooks = webhooks
         self.sender = sender
@@ -147,3 +151,5 @@ class Dispatcher:
             due = next_attempt(delivery.event.at, attempts, at, self.policy.retry_window)
             status = DeliveryStatus.FAILED if due is None else DeliveryStatus.PENDING
         await self.webhooks.finish(delivery, result, at, status, due)
+        if self.attempted is not None:
+            self.attempted(status)

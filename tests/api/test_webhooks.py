@@ -213,6 +213,17 @@ async def test_failures_are_retried_with_backoff_until_one_succeeds(
     assert len({r.body for r in got}) == 1, "and the same body"
     (done,) = await until_delivered(person, webhook_id, 1)
     assert (done["status"], done["attempts"], done["responseCode"]) == ("DELIVERED", 3, 200)
+    metrics = (await person.http.get("/metrics")).text
+    assert retries_counted(metrics, "retry") >= 2 and retries_counted(metrics, "delivered") >= 1
+
+
+def retries_counted(metrics: str, outcome: str) -> float:
+    (line,) = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith(f'focusgql_webhook_attempts_total{{outcome="{outcome}"}}')
+    ]
+    return float(line.split()[-1])
 
 
 async def until_pending_after(
