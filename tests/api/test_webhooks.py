@@ -153,6 +153,21 @@ async def test_only_the_events_asked_for_are_sent(person: Client, receiver: Rece
     assert started.payload["type"] == "session.started"
 
 
+async def test_a_new_session_ending_the_running_one_is_two_events(
+    person: Client, receiver: Receiver
+) -> None:
+    _, path = await hook(person, receiver, ["session.started", "session.ended"])
+    first = (await create_session(person, "id"))["id"]
+    second = (await create_session(person, "id"))["id"]
+    got = await receiver.wait_for(path, 3)
+    seen = [(r.payload["type"], r.payload["data"]["id"], r.payload["data"]["status"]) for r in got]
+    assert seen == [
+        ("session.started", first, "ACTIVE"),
+        ("session.ended", first, "ABANDONED"),
+        ("session.started", second, "ACTIVE"),
+    ]
+
+
 async def test_signals_send_nothing(
     person: Client, receiver: Receiver, hooks_clock: ManualClock
 ) -> None:
