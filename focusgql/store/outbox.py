@@ -11,6 +11,7 @@ Taking events out touches neither the version nor the change stream's filter.
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.services.outbox import OutboxEvent, PendingEvents
@@ -34,8 +35,11 @@ class MongoOutbox:
         self._sessions = sessions
 
     async def pending(self, limit: int) -> list[PendingEvents]:
-        cursor = self._sessions.find({PENDING: True}, projection={"user_id": 1, OUTBOX: 1}).limit(
-            limit
+        # Oldest session first: one person's events are handed on in order.
+        cursor = (
+            self._sessions.find({PENDING: True}, projection={"user_id": 1, OUTBOX: 1})
+            .sort("_id", ASCENDING)
+            .limit(limit)
         )
         return [
             PendingEvents(
