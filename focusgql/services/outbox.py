@@ -115,6 +115,10 @@ class WebhookRepository(Protocol):
         """Insert; one already there (same event and webhook) is kept as it is."""
         ...
 
+    async def any_due(self, now: datetime) -> bool:
+        """Whether some PENDING delivery is due by `now` (a read, unlike a claim)."""
+        ...
+
     async def claim(self, now: datetime, lease_until: datetime, lease: str) -> Delivery | None:
         """Take one PENDING delivery due by `now`: until `lease_until` no one
         else can, whatever process they run in."""

@@ -139,6 +139,12 @@ class MongoWebhookRepository:
             if others:
                 raise
 
+    async def any_due(self, now: datetime) -> bool:
+        found = await self.deliveries_collection.find_one(
+            {"status": DeliveryStatus.PENDING.value, "due_at": {"$lte": now}}, projection={"_id": 1}
+        )
+        return found is not None
+
     async def claim(self, now: datetime, lease_until: datetime, lease: str) -> Delivery | None:
         # One atomic find-and-modify: the due time moves to the lease's end, so
         # the delivery is nobody else's until then, in any process.
