@@ -151,7 +151,7 @@ async def test_two_processes_never_send_one_event_at_the_same_time(settings: Set
         # flight.
         receiver.delay_seconds = 0.15
         people: list[tuple[str, str]] = []
-        for i in range(8):
+        for i in range(4):
             person = await Client(https[i % 2]).register()
             path, url = receiver.endpoint()
             created = await person.execute(CREATE, {"url": url, "events": ALL})
