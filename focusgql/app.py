@@ -123,6 +123,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ]
             if isinstance(clock, SystemClock):
                 background.append(asyncio.create_task(clock.watch()))
+            if settings.webhook_dispatch:
+                background.append(asyncio.create_task(wiring.dispatcher.run()))
             app.state.change_feed = feed
             app.state.journal_feed = journal_feed
             app.state.user_feed = user_feed
@@ -146,6 +148,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 with contextlib.suppress(Exception):
                     await wiring.services.sessions.signals.close()
                 wiring.hub.close()
+                with contextlib.suppress(Exception):
+                    await wiring.sender.close()
                 with contextlib.suppress(Exception):
                     await wiring.checkpointer.flush(everything=True)  # leave fresh counters
             await client.close()

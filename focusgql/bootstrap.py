@@ -7,19 +7,32 @@ from focusgql.api.context import Services
 from focusgql.auth import TokenIssuer
 from focusgql.clock import Clock
 from focusgql.metrics import Metrics
+from focusgql.sender import HttpSender, resolve_host
 from focusgql.services.accounts import AccountService
 from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.dispatch import Dispatcher, DispatchPolicy
 from focusgql.services.idempotency import Idempotency
 from focusgql.services.live import LiveHub
+from focusgql.services.outbox import DeliveryStatus
 from focusgql.services.persons import PersonHub
 from focusgql.services.ratelimit import Bucket, RateLimiter, RatePolicy
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.signals import SignalPolicy
 from focusgql.services.stats import StatsService
+from focusgql.services.webhooks import WebhookService
 from focusgql.settings import Settings
 from focusgql.store.idempotency import MongoIdempotencyStore
+from focusgql.store.outbox import MongoOutbox
 from focusgql.store.sessions import MongoSessionRepository
 from focusgql.store.users import MongoUserRepository
+from focusgql.store.webhooks import MongoWebhookRepository
+
+LEASE_MARGIN_SECONDS = 5
+OUTCOMES = {
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.PENDING: "retry",
+    DeliveryStatus.FAILED: "failed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +41,8 @@ class Wiring:
     hub: LiveHub
     checkpointer: Checkpointer
     sessions_repo: MongoSessionRepository
+    dispatcher: Dispatcher
+    sender: HttpSender
 
 
 def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
@@ -69,6 +84,30 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
     persons = PersonHub(sessions)
     sessions.on_started.append(persons.started)
     accounts.erasers.append(keys.delete_for_user)
+    webhook_repo = MongoWebhookRepository()
+    webhooks = WebhookService(
+        webhook_repo, clock, resolve_host, allow_private=settings.webhook_allow_private
+    )
+    sessions.events = webhooks
+    accounts.erasers.append(webhooks.delete_all)
+    sender = HttpSender(settings.webhook_timeout_seconds, settings.webhook_allow_private)
+    dispatcher = Dispatcher(
+        MongoOutbox(sessions_repo.collection),
+        webhook_repo,
+        sender,
+        clock,
+        DispatchPolicy(
+            retry_window=timedelta(seconds=settings.webhook_retry_window_seconds),
+            # Past the longest attempt (the sender cuts it off at the timeout),
+            # so a lease never ends while its holder sends; the margin covers
+            # recording the result and clock skew between servers.
+            lease=timedelta(seconds=settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS),
+            poll_seconds=settings.webhook_poll_seconds,
+        ),
+        attempted=lambda status: metrics.webhook_attempts.labels(OUTCOMES[status]).inc(),
+    )
+    if settings.webhook_dispatch:
+        webhooks.on_events = dispatcher.wake
     services = Services(
         accounts=accounts,
         sessions=sessions,
@@ -78,9 +117,15 @@ def wire(settings: Settings, clock: Clock, jwt_secret: str) -> Wiring:
         metrics=metrics,
         idempotency=Idempotency(keys, clock),
         persons=persons,
+        webhooks=webhooks,
     )
     return Wiring(
-        services=services, hub=hub, checkpointer=checkpointer, sessions_repo=sessions_repo
+        services=services,
+        hub=hub,
+        checkpointer=checkpointer,
+        sessions_repo=sessions_repo,
+        dispatcher=dispatcher,
+        sender=sender,
     )
 
 

@@ -49,6 +49,13 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.webhook_attempts = Counter(
+            "focusgql_webhook_attempts",
+            "Webhook delivery attempts made by this process, by outcome: delivered, "
+            "retry (failed, tried again later) or failed (failed for the last time).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.signals_on_arrival = 0
         """Signals over a WebSocket answered as they arrived (focusgql/corked.py)."""
 

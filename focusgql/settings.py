@@ -180,6 +180,33 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="How often stored counters of running sessions refresh."
     )
 
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook targets on private, loopback and link-local addresses "
+        "(tests, or a receiver on your own network).",
+    )
+    webhook_retry_window_seconds: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="How long a failing webhook delivery is retried; the backoff schedule "
+        "is derived from it (first wait window/17280, doubling, at most window/8).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long one webhook attempt may take."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a process looks for webhook events made by other processes "
+        "and for retries come due (its own changes are sent at once).",
+    )
+    webhook_dispatch: bool = Field(
+        default=True,
+        description="Whether this process sends webhook deliveries; false: it only writes "
+        "events, for other processes to send.",
+    )
+
     @field_validator("gc_thresholds", mode="before")
     @classmethod
     def _split_thresholds(cls, value: object) -> object:

@@ -17,6 +17,7 @@ from focusgql.services.persons import PersonHub
 from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 from focusgql.services.stats import StatsService
+from focusgql.services.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,13 @@ class Services:
     None, a key is refused (bootstrap always wires one)."""
     persons: PersonHub | None = None
     """mySession's followers (bootstrap always wires one)."""
+    webhooks: WebhookService | None = None
+    """None only where an app is built without webhooks (none is, in focusgql)."""
+
+    def webhook_service(self) -> WebhookService:
+        if self.webhooks is None:  # pragma: no cover - wire() always sets it
+            raise RuntimeError("webhooks are not wired")
+        return self.webhooks
 
 
 @dataclass(slots=True)

@@ -20,6 +20,12 @@ def parse_session_id(value: str) -> str:
     return value
 
 
+def parse_webhook_id(value: str, field: str = "id") -> str:
+    if not _OBJECT_ID.fullmatch(value):
+        raise BadUserInput("not a valid webhook id", field=field)
+    return value
+
+
 def encode_cursor(session: FocusSession) -> str:
     millis = int(session.timeline.started_at.timestamp() * 1000)
     raw = f"{millis}:{session.id}".encode()

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.api.ids import parse_instant, parse_session_id
+from focusgql.api.ids import parse_instant, parse_session_id, parse_webhook_id
 from focusgql.api.inputs import (
     CreateSessionInput,
     RegisterInput,
@@ -18,6 +18,7 @@ from focusgql.api.inputs import (
 )
 from focusgql.api.ratelimit import RateLimit
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
+from focusgql.api.webhooks import CreatedWebhookPayload
 from focusgql.domain.errors import BadUserInput
 from focusgql.domain.replay import MAX_SIGNALS_PER_CALL, Replayed
 from focusgql.domain.replay import SignalKind as DomainSignalKind
@@ -237,6 +238,32 @@ class Mutation:
             "deleteSession",
             {"id": session_id},
             lambda: ctx.services.sessions.delete(user_id, session_id),
+        )
+        return strawberry.ID(deleted)
+
+    @strawberry.mutation(
+        description="Register an endpoint for your sessions' events (session.started, "
+        "session.paused, session.resumed, session.ended), signed per Standard Webhooks; "
+        "the answer holds the signing secret, shown only this once.",
+        extensions=[RateLimit("mutation")],
+    )
+    async def create_webhook(
+        self, info: Info[Context, None], url: str, events: list[str]
+    ) -> CreatedWebhookPayload:
+        ctx = info.context
+        created = await ctx.services.webhook_service().create(
+            await ctx.current_user_id(), url, events
+        )
+        return CreatedWebhookPayload.from_domain(created)
+
+    @strawberry.mutation(
+        description="Delete one of your webhooks and its deliveries; nothing more is sent to it.",
+        extensions=[RateLimit("mutation")],
+    )
+    async def delete_webhook(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
+        ctx = info.context
+        deleted = await ctx.services.webhook_service().delete(
+            await ctx.current_user_id(), parse_webhook_id(id)
         )
         return strawberry.ID(deleted)
 

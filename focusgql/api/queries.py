@@ -7,7 +7,13 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
-from focusgql.api.ids import decode_cursor, encode_cursor, parse_instant, parse_session_id
+from focusgql.api.ids import (
+    decode_cursor,
+    encode_cursor,
+    parse_instant,
+    parse_session_id,
+    parse_webhook_id,
+)
 from focusgql.api.types import (
     FocusSession,
     Node,
@@ -17,6 +23,7 @@ from focusgql.api.types import (
     SessionStatus,
     User,
 )
+from focusgql.api.webhooks import Webhook, WebhookDelivery, WebhookDeliveryStatus
 from focusgql.domain.errors import BadUserInput, NotFound
 from focusgql.domain.tags import normalize_tag
 from focusgql.services.ports import SessionFilter
@@ -63,6 +70,32 @@ class Query:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"at most {MAX_NODES} ids", field="ids")
         return [await _node(info.context, id) for id in ids]
+
+    @strawberry.field(description="Your webhooks, oldest first (their secrets are not shown).")
+    async def webhooks(self, info: Info[Context, None]) -> list[Webhook]:
+        ctx = info.context
+        found = await ctx.services.webhook_service().of_user(await ctx.current_user_id())
+        return [Webhook.from_domain(w) for w in found]
+
+    @strawberry.field(
+        description="Deliveries to your webhooks, newest event first: their status, "
+        "attempts and the latest response code."
+    )
+    async def webhook_deliveries(
+        self,
+        info: Info[Context, None],
+        webhook_id: Optional[strawberry.ID] = None,
+        status: Optional[WebhookDeliveryStatus] = None,
+        first: int = 50,
+    ) -> list[WebhookDelivery]:
+        ctx = info.context
+        found = await ctx.services.webhook_service().deliveries(
+            await ctx.current_user_id(),
+            None if webhook_id is None else parse_webhook_id(webhook_id, "webhookId"),
+            None if status is None else status.to_domain(),
+            first,
+        )
+        return [WebhookDelivery.from_domain(d) for d in found]
 
     @strawberry.field(description="Your running (ACTIVE or PAUSED) session, if any.")
     async def active_session(self, info: Info[Context, None]) -> Optional[FocusSession]:

@@ -11,6 +11,7 @@ from focusgql.domain.session import FocusSession, Snapshot, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User
+from focusgql.services.outbox import OutboxEvent
 
 
 class Frame:
@@ -98,8 +99,9 @@ class SessionRepository(Protocol):
         """The client signal ids the session has counted lately (domain/replay.py)."""
         ...
 
-    async def add(self, session: FocusSession) -> FocusSession:
-        """Insert; RunningSessionExists if the user has a running one."""
+    async def add(self, session: FocusSession, events: Sequence[OutboxEvent] = ()) -> FocusSession:
+        """Insert, with `events` in the session's outbox; RunningSessionExists
+        if the user has a running one."""
         ...
 
     async def get(self, session_id: str) -> FocusSession | None: ...
@@ -107,10 +109,16 @@ class SessionRepository(Protocol):
     async def running_for(self, user_id: str) -> FocusSession | None: ...
 
     async def save(
-        self, session: FocusSession, now: datetime, signal_ids: Sequence[str] = ()
+        self,
+        session: FocusSession,
+        now: datetime,
+        *,
+        signal_ids: Sequence[str] = (),
+        events: Sequence[OutboxEvent] = (),
     ) -> FocusSession | None:
-        """Write if still at `session.version`; the stored value, or None if it moved
-        on. `signal_ids`: client signal ids counted by this write, remembered with it."""
+        """Write if still at `session.version`, adding `events` to the session's
+        outbox in the same write; the stored value, or None if it moved on.
+        `signal_ids`: client signal ids counted by this write, remembered with it."""
         ...
 
     async def append_signals(

@@ -22,6 +22,7 @@ from focusgql.domain.tags import normalize_tags
 from focusgql.domain.timeline import InvalidTransition, Status, start
 from focusgql.faults import Retries
 from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.outbox import EventSource, OutboxEvent
 from focusgql.services.ports import (
     Following,
     Frame,
@@ -132,6 +133,8 @@ class SessionService:
         self.on_started: list[Callable[[str, str], None]] = []
         """Told (user id, session id) of each session created here (mySession's
         followers; other processes hear of it from the change stream)."""
+        self.events: EventSource | None = None
+        """Webhook events of a status change, written with it (wired to WebhookService)."""
         self.signals = SignalCommitter(
             repo,
             clock,
@@ -341,10 +344,12 @@ class SessionService:
                 last_signal_at=now,
                 tags=normalized_tags,
             )
+            events = await self._events(None, session, now)
             try:
-                created = await self.repo.add(session)
+                created = await self.repo.add(session, events)
             except RunningSessionExists:
                 continue  # another create won the race: end that one too
+            self._written(events)
             self.observe(created)
             for listener in self.on_started:
                 listener(created.user_id, created.id)
@@ -510,8 +515,11 @@ class SessionService:
             deadline = session.abandon_at(self.policy.abandon_after)
             if not session.status.is_running or now < deadline:
                 return session
-            saved = await self.repo.save(session.ended(deadline, Status.ABANDONED), deadline)
+            ended = session.ended(deadline, Status.ABANDONED)
+            events = await self._events(session, ended, deadline)
+            saved = await self.repo.save(ended, deadline, events=events)
             if saved is not None:
+                self._written(events)
                 self.observe(saved)
                 return saved
             fresh = await self.repo.get(session.id)
@@ -520,14 +528,28 @@ class SessionService:
             session = fresh
         raise Conflict("the session is changing concurrently; try again")
 
+    async def _events(
+        self, before: FocusSession | None, after: FocusSession, at: datetime
+    ) -> list[OutboxEvent]:
+        if self.events is None:
+            return []
+        return await self.events.events_for(before, after, at)
+
+    def _written(self, events: list[OutboxEvent]) -> None:
+        if events and self.events is not None:
+            self.events.written(events)
+
     async def _end_if_running(self, session: FocusSession, status: Status) -> None:
         for _ in range(SAVE_ATTEMPTS):
             session = await self._settle(session, self.clock.now())
             if not session.status.is_running:
                 return
             now = self.clock.now()
-            saved = await self.repo.save(session.ended(now, status), now)
+            ended = session.ended(now, status)
+            events = await self._events(session, ended, now)
+            saved = await self.repo.save(ended, now, events=events)
             if saved is not None:
+                self._written(events)
                 self.observe(saved)
                 return
             fresh = await self.repo.get(session.id)
@@ -546,8 +568,10 @@ class SessionService:
             updated = change(current, now)
             if updated is current:
                 return Frame.at(current, now)
-            saved = await self.repo.save(updated, now)
+            events = await self._events(current, updated, now)
+            saved = await self.repo.save(updated, now, events=events)
             if saved is not None:
+                self._written(events)
                 self.observe(saved)
                 return Frame.at(saved, now)
         raise Conflict("the session is changing concurrently; try again")

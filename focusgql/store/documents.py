@@ -94,6 +94,13 @@ class SessionDocument(Document):
                 [("status", ASCENDING), ("counted_at", ASCENDING)],
                 name="status_counted_at",
             ),
+            # The few sessions holding webhook events not yet handed on
+            # (store/outbox.py): the dispatcher's poll reads only those.
+            IndexModel(
+                [("outbox_pending", ASCENDING)],
+                partialFilterExpression={"outbox_pending": True},
+                name="webhook_outbox_pending",
+            ),
         ]
 
 

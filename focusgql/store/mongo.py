@@ -23,10 +23,17 @@ from focusgql.store.dblock import (
     wait_for_lock,
 )
 from focusgql.store.documents import IdempotencyKeyDocument, SessionDocument, UserDocument
+from focusgql.store.webhook_documents import DeliveryDocument, WebhookDocument
 
 log = logging.getLogger(__name__)
 
-DOCUMENTS = [UserDocument, SessionDocument, IdempotencyKeyDocument]
+DOCUMENTS = [
+    UserDocument,
+    SessionDocument,
+    IdempotencyKeyDocument,
+    WebhookDocument,
+    DeliveryDocument,
+]
 
 
 MAX_IDLE_MS = 240_000

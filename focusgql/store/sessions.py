@@ -16,6 +16,7 @@ from focusgql.domain.replay import SIGNAL_IDS_KEPT
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status, Timeline, millis
+from focusgql.services.outbox import OutboxEvent
 from focusgql.services.ports import (
     PageCursor,
     RunningSessionExists,
@@ -25,6 +26,7 @@ from focusgql.services.ports import (
 )
 from focusgql.store.documents import SessionDocument
 from focusgql.store.journal import SignalJournal
+from focusgql.store.outbox import OUTBOX, PENDING, outbox_entry
 
 Raw = dict[str, Any]
 
@@ -165,13 +167,16 @@ class MongoSessionRepository:
     def new_id(self) -> str:
         return str(ObjectId())
 
-    async def add(self, session: FocusSession) -> FocusSession:
+    async def add(self, session: FocusSession, events: Sequence[OutboxEvent] = ()) -> FocusSession:
         raw = {
             "_id": ObjectId(session.id),
             "user_id": ObjectId(session.user_id),
             "version": 0,
             **to_fields(session, session.timeline.started_at),
         }
+        if events:
+            raw[OUTBOX] = [outbox_entry(e) for e in events]
+            raw[PENDING] = True
         try:
             await self._collection.insert_one(raw)
             self.documents_written += 1
@@ -193,17 +198,27 @@ class MongoSessionRepository:
         return self._read(raw) if raw else None
 
     async def save(
-        self, session: FocusSession, now: datetime, signal_ids: Sequence[str] = ()
+        self,
+        session: FocusSession,
+        now: datetime,
+        *,
+        signal_ids: Sequence[str] = (),
+        events: Sequence[OutboxEvent] = (),
     ) -> FocusSession | None:
-        change: Raw = {"$set": to_fields(session, now), "$inc": {"version": 1}}
+        update: Raw = {"$set": to_fields(session, now), "$inc": {"version": 1}}
+        push: Raw = {}
         if signal_ids:
             # The newest only: a retry comes within the signal age, not days later.
-            change["$push"] = {
-                "signal_ids": {"$each": list(signal_ids), "$slice": -SIGNAL_IDS_KEPT}
-            }
+            push["signal_ids"] = {"$each": list(signal_ids), "$slice": -SIGNAL_IDS_KEPT}
+        if events:
+            # In the same write as the change: no crash can keep one without the other.
+            push[OUTBOX] = {"$each": [outbox_entry(e) for e in events]}
+            update["$set"][PENDING] = True
+        if push:
+            update["$push"] = push
         raw = await self._collection.find_one_and_update(
             {"_id": ObjectId(session.id), "version": session.version},
-            change,
+            update,
             projection={"signal_ids": 0},
             return_document=ReturnDocument.AFTER,
         )
