@@ -1,16 +1,18 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from focusgql.domain.daily import EndedSession
+from focusgql.domain.history import EndedRecord
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status, Timeline, millis
@@ -22,7 +24,10 @@ from focusgql.services.ports import (
     SignalEntry,
 )
 from focusgql.store.documents import SessionDocument
+from focusgql.store.history import HistoryStore
 from focusgql.store.journal import SignalJournal
+from focusgql.store.pages import SLACK, Bound, is_beyond, matches, page_bound, record_matches
+from focusgql.store.transactions import in_transaction
 
 Raw = dict[str, Any]
 
@@ -140,6 +145,15 @@ def _match(user_id: str, where: SessionFilter) -> Raw:
     return query
 
 
+def _tighten(bounds: Raw, op: str, value: datetime) -> Raw:
+    """`bounds` (a range on one field) with `op: value` added, keeping the narrower
+    of two lower or two upper bounds of the same kind."""
+    if op in bounds:
+        value = max(bounds[op], value) if op in ("$gt", "$gte") else min(bounds[op], value)
+    bounds[op] = value
+    return bounds
+
+
 class MongoSessionRepository:
     def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
         self._collection: AsyncCollection[Raw] = (
@@ -150,6 +164,8 @@ class MongoSessionRepository:
         # names its own: a second collection of sessions gets its own journal.
         journal = self._collection.database[f"{self._collection.name}.journal"]
         self.journal = SignalJournal(journal)
+        self.histories = HistoryStore(self._collection.database[f"{self._collection.name}.history"])
+        self._client = self._collection.database.client
         self.documents_written = 0
         """Session documents inserted, updated or deleted by this process."""
 
@@ -164,11 +180,38 @@ class MongoSessionRepository:
             **to_fields(session, session.timeline.started_at),
         }
         try:
-            await self._collection.insert_one(raw)
+            if session.status.is_running:
+                await self._collection.insert_one(raw)
+            else:
+                await self._write_ended([raw])
             self.documents_written += 1
         except DuplicateKeyError as error:
             raise RunningSessionExists(session.user_id) from error
         return replace(session, version=0)
+
+    async def add_ended(self, sessions: Sequence[FocusSession], batch: int = 500) -> None:
+        """Insert ended sessions of one person (an import, a benchmark's
+        history), with their history records, `batch` to a transaction."""
+        raws = [
+            {
+                "_id": ObjectId(s.id),
+                "user_id": ObjectId(s.user_id),
+                "version": 0,
+                **to_fields(s, s.timeline.ended_at or s.timeline.started_at),
+            }
+            for s in sessions
+            if not s.status.is_running
+        ]
+        for start in range(0, len(raws), batch):
+            await self._write_ended(raws[start : start + batch])
+            self.documents_written += len(raws[start : start + batch])
+
+    async def _write_ended(self, raws: list[Raw]) -> None:
+        async def work(txn: AsyncClientSession) -> None:
+            await self._collection.insert_many(raws, session=txn)
+            await self.histories.put(txn, raws)
+
+        await in_transaction(self._client, work)
 
     async def get(self, session_id: str) -> FocusSession | None:
         oid = _oid(session_id)
@@ -184,11 +227,24 @@ class MongoSessionRepository:
         return self._read(raw) if raw else None
 
     async def save(self, session: FocusSession, now: datetime) -> FocusSession | None:
-        raw = await self._collection.find_one_and_update(
-            {"_id": ObjectId(session.id), "version": session.version},
-            {"$set": to_fields(session, now), "$inc": {"version": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
+        guard = {"_id": ObjectId(session.id), "version": session.version}
+        update = {"$set": to_fields(session, now), "$inc": {"version": 1}}
+        if session.status.is_running:
+            # Ended is final, so what this replaces was running too: no record changes.
+            raw = await self._collection.find_one_and_update(
+                guard, update, return_document=ReturnDocument.AFTER
+            )
+        else:
+
+            async def work(txn: AsyncClientSession) -> Raw | None:
+                stored = await self._collection.find_one_and_update(
+                    guard, update, return_document=ReturnDocument.AFTER, session=txn
+                )
+                if stored is not None:
+                    await self.histories.put(txn, [stored])
+                return stored
+
+            raw = await in_transaction(self._client, work)
         self.documents_written += raw is not None
         return self._read(raw) if raw else None
 
@@ -208,7 +264,8 @@ class MongoSessionRepository:
 
     async def fold(self, sessions: list[FocusSession], now: datetime) -> list[bool]:
         # One bulk of version-guarded updates; each carries the journal marks of
-        # what it includes, so the journal knows what it may let go.
+        # what it includes, so the journal knows what it may let go. Only running
+        # sessions are folded (signals.py), so no history record changes.
         if not sessions:
             return []
         result = await self._collection.bulk_write(
@@ -286,11 +343,20 @@ class MongoSessionRepository:
         oid = _oid(session_id)
         if oid is None:
             return False
-        result = await self._collection.delete_one({"_id": oid, "user_id": ObjectId(user_id)})
-        self.documents_written += result.deleted_count
-        if result.deleted_count:
+
+        async def work(txn: AsyncClientSession) -> Raw | None:
+            gone = await self._collection.find_one_and_delete(
+                {"_id": oid, "user_id": ObjectId(user_id)}, session=txn
+            )
+            if gone is not None:
+                await self.histories.remove(txn, [gone])
+            return gone
+
+        deleted = await in_transaction(self._client, work)
+        self.documents_written += deleted is not None
+        if deleted is not None:
             self.journal.discard(session_id)
-        return result.deleted_count == 1
+        return deleted is not None
 
     async def page(
         self,
@@ -302,8 +368,31 @@ class MongoSessionRepository:
         backward: bool = False,
     ) -> list[FocusSession]:
         query = _match(user_id, where)
-        beyond = "$gt" if backward else "$lt"
+        order = ASCENDING if backward else DESCENDING
+        bound = await self._page_bound(user_id, where, cursor, limit, backward)
+        # Ranges only (an `$or` beside them and the embedded database reads every
+        # session of the person): the cursor's side inclusive, what is not beyond
+        # the cursor dropped here; the far side bounded where the history says
+        # the page ends, or open when it says fewer than a page remain.
+        started = dict(query.get("started_at", {}))
         if cursor is not None:
+            near = cursor.started_at + (-SLACK if backward else SLACK)
+            _tighten(started, "$gte" if backward else "$lte", near)
+        if bound.started_at is not None:
+            far = bound.started_at + (SLACK if backward else -SLACK)
+            _tighten(started, "$lte" if backward else "$gte", far)
+        asked = limit + bound.ties
+        ranged = {**query, "started_at": started} if started else query
+        found = await self._find_page(ranged, order, asked)
+        rows = [r for r in found if is_beyond((r.timeline.started_at, r.id), cursor, backward)]
+        if len(rows) >= limit:
+            return rows[:limit]
+        if bound.started_at is None and len(found) < asked:
+            return rows  # everything beyond the cursor, the range being open
+        # The history and the sessions disagree (sessions written around the
+        # store): the plain query, whatever it costs.
+        if cursor is not None:
+            beyond = "$gt" if backward else "$lt"
             position = {
                 "$or": [
                     {"started_at": {beyond: cursor.started_at}},
@@ -311,11 +400,33 @@ class MongoSessionRepository:
                 ]
             }
             query = {"$and": [query, position]}
-        order = ASCENDING if backward else DESCENDING
+        return await self._find_page(query, order, limit)
+
+    async def _find_page(self, query: Raw, order: int, limit: int) -> list[FocusSession]:
         found = (
             self._collection.find(query).sort([("started_at", order), ("_id", order)]).limit(limit)
         )
         return [self._read(raw) async for raw in found]
+
+    async def _page_bound(
+        self,
+        user_id: str,
+        where: SessionFilter,
+        cursor: PageCursor | None,
+        limit: int,
+        backward: bool,
+    ) -> Bound:
+        keys = [
+            (r.started_at, r.session_id)
+            for r in await self.history(user_id)
+            if record_matches(r, where)
+        ]
+        running = await self.running_for(user_id)
+        if running is not None and matches(
+            where, running.status, running.tags, running.timeline.started_at
+        ):
+            keys.append((running.timeline.started_at, running.id))
+        return page_bound(keys, cursor, limit, backward)
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
         return await self._collection.count_documents(_match(user_id, where))
@@ -408,12 +519,25 @@ class MongoSessionRepository:
         ids = [str(raw["_id"]) async for raw in self._collection.find(owner, projection={"_id": 1})]
         result = await self._collection.delete_many(owner)
         self.documents_written += result.deleted_count
+        await self.histories.forget(user_id)
         for session_id in ids:
             self.journal.discard(session_id)
         # Journal documents that named only these sessions go now, not at the
         # next checkpoint; the rest go once their other sessions take them.
         await self.journal.drop_folded(within=10)
         return ids
+
+    async def history(self, user_id: str) -> tuple[EndedRecord, ...]:
+        found = await self.histories.version(user_id)
+        if found is None or not found[1]:
+
+            async def build(txn: AsyncClientSession) -> None:
+                await self.histories.rebuild(txn, user_id, self._collection)
+
+            await in_transaction(self._client, build)
+            found = await self.histories.version(user_id)
+            assert found is not None
+        return await self.histories.records(user_id, found[0])
 
     async def all_for_user(self, user_id: str) -> AsyncIterator[FocusSession]:
         # The driver fetches the cursor in batches: memory stays flat however
