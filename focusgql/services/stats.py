@@ -18,11 +18,12 @@ A running session whose abandon deadline has passed but which nobody has read
 since is ended first (`settle`), so it counts as the ended session it is.
 """
 
-from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from typing import Any, TypeVar
 
 from focusgql.clock import Clock
 from focusgql.domain.daily import DayTotals, Ended, check_range, daily_totals, utc_span
@@ -61,6 +62,33 @@ Settle = Callable[[str], Awaitable[Frame | None]]
 running session's frame, if one still runs."""
 
 
+T = TypeVar("T")
+
+MEMO_SIZE = 512
+
+
+class _Memo:
+    """Figures derived from one read of a history, kept while reads return that
+    same read: the history store hands out one tuple per version (store/history.py),
+    so a new end, edit or delete anywhere means a new tuple and a miss."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Hashable, tuple[Sequence[EndedRecord], Any]] = OrderedDict()
+
+    def get(self, history: Sequence[EndedRecord], key: Hashable, compute: Callable[[], T]) -> T:
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is history:
+            self._entries.move_to_end(key)
+            value: T = hit[1]
+            return value
+        value = compute()
+        self._entries[key] = (history, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > MEMO_SIZE:
+            self._entries.popitem(last=False)
+        return value
+
+
 class StatsService:
     def __init__(
         self,
@@ -76,6 +104,7 @@ class StatsService:
         self.settle = settle
         self.users = users
         self.from_history = from_history
+        self._memo = _Memo()
 
     async def _running(self, user_id: str) -> Frame | None:
         return await self.settle(user_id) if self.settle is not None else None
@@ -84,33 +113,25 @@ class StatsService:
         """Over all the user's sessions, or only those carrying `tag`."""
         running = await self._running(user.id)
         now = self.clock.now()
-        if self.from_history:
-            history = await self.repo.history(user.id)
-            totals = _totals(history, tag, running)
-            every: Sequence[Ended] | None = history
-        else:
-            totals = await self.repo.totals(user.id, tag)
-            every = None
-        days = streaks(streak_instants(totals.completed), user.zone, now)
-        goal_days = 0
+        if not self.from_history:
+            return await self._recomputed(user, tag, now)
+        history = await self.repo.history(user.id)
+        # Streaks read the clock only for today's date: the same history, tag,
+        # timezone, goal and today give the same figures.
+        today = local_day(now, user.zone)
+        key = ("stats", user.id, tag, user.timezone, user.daily_goal_minutes, today)
+        ended = self._memo.get(history, key, lambda: _stats(history, tag, user, now))
+        session = _unrecorded(running, history)
+        counts_running = session is not None and (tag is None or tag in session.tags)
+        return replace(ended, total_sessions=ended.total_sessions + counts_running)
+
+    async def _recomputed(self, user: User, tag: str | None, now: datetime) -> Stats:
+        """`for_user` from the sessions themselves (the baseline)."""
+        totals = await self.repo.totals(user.id, tag)
+        every = None
         if user.daily_goal_minutes > 0:
-            # The goal is about whole days, so every session counts, whatever the tag.
-            if every is None:
-                every = await self.repo.ended_between(user.id, EVER, now + timedelta(days=1))
-            goal_days = goal_streak(every, user.daily_goal_minutes, user.zone, now)
-        average = (
-            Fraction(totals.score_sum, totals.ended_sessions) if totals.ended_sessions else None
-        )
-        return Stats(
-            total_sessions=totals.total_sessions,
-            completed_sessions=totals.completed_sessions,
-            total_focus_seconds=totals.total_focus_seconds,
-            average_focus_score=average,
-            last_focus_score=totals.last_focus_score,
-            current_streak=days.current,
-            longest_streak=days.longest,
-            goal_streak=goal_days,
-        )
+            every = await self.repo.ended_between(user.id, EVER, now + timedelta(days=1))
+        return _figures(totals, every, user, now)
 
     async def daily(
         self, user: User, first: date, last: date, tag: str | None = None
@@ -120,12 +141,17 @@ class StatsService:
         check_range(first, last)
         await self._running(user.id)
         start, end = utc_span(first, last, user.zone)
-        if self.from_history:
-            records = carrying(await self.repo.history(user.id), tag)
-            ended: Sequence[Ended] = ended_in(records, start, end)
-        else:
+        if not self.from_history:
             ended = await self.repo.ended_between(user.id, start, end, tag)
-        return daily_totals(ended, first, last, user.zone)
+            return daily_totals(ended, first, last, user.zone)
+        history = await self.repo.history(user.id)
+        return self._memo.get(
+            history,
+            ("daily", user.id, tag, user.timezone, first, last),
+            lambda: daily_totals(
+                ended_in(carrying(history, tag), start, end), first, last, user.zone
+            ),
+        )
 
     async def daily_with_goal(
         self, user: User, first: date, last: date, tag: str | None = None
@@ -168,6 +194,33 @@ class StatsService:
             counts.update(session.tags)
         # The order must not depend on how counts break ties.
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _figures(
+    totals: SessionTotals, every: Sequence[Ended] | None, user: User, now: datetime
+) -> Stats:
+    """The stats from these totals and (for the goal streak) every ended session."""
+    days = streaks(streak_instants(totals.completed), user.zone, now)
+    goal_days = 0
+    if user.daily_goal_minutes > 0 and every is not None:
+        # The goal is about whole days, so every session counts, whatever the tag.
+        goal_days = goal_streak(every, user.daily_goal_minutes, user.zone, now)
+    average = Fraction(totals.score_sum, totals.ended_sessions) if totals.ended_sessions else None
+    return Stats(
+        total_sessions=totals.total_sessions,
+        completed_sessions=totals.completed_sessions,
+        total_focus_seconds=totals.total_focus_seconds,
+        average_focus_score=average,
+        last_focus_score=totals.last_focus_score,
+        current_streak=days.current,
+        longest_streak=days.longest,
+        goal_streak=goal_days,
+    )
+
+
+def _stats(history: Sequence[EndedRecord], tag: str | None, user: User, now: datetime) -> Stats:
+    """The stats over the ended sessions alone (a running one is added by the caller)."""
+    return _figures(_totals(history, tag, None), history, user, now)
 
 
 def _unrecorded(running: Frame | None, history: Sequence[EndedRecord]) -> FocusSession | None:

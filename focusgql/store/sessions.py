@@ -1,5 +1,6 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,10 +27,12 @@ from focusgql.services.ports import (
 from focusgql.store.documents import SessionDocument
 from focusgql.store.history import HistoryStore
 from focusgql.store.journal import SignalJournal
-from focusgql.store.pages import SLACK, Bound, is_beyond, matches, page_bound, record_matches
+from focusgql.store.pages import SLACK, Bound, Key, is_beyond, page_bound, record_matches
 from focusgql.store.transactions import in_transaction
 
 Raw = dict[str, Any]
+
+PAGE_KEYS_CACHED = 64
 
 
 def to_domain(raw: Raw) -> FocusSession:
@@ -166,6 +169,12 @@ class MongoSessionRepository:
         self.journal = SignalJournal(journal)
         self.histories = HistoryStore(self._collection.database[f"{self._collection.name}.history"])
         self._client = self._collection.database.client
+        self.pages_from_history = True
+        self._page_keys: OrderedDict[
+            tuple[str, SessionFilter], tuple[Sequence[EndedRecord], list[Key]]
+        ] = OrderedDict()
+        """Whether pages are bounded by the history (bench/history.py turns it
+        off to measure the plain query beside it)."""
         self.documents_written = 0
         """Session documents inserted, updated or deleted by this process."""
 
@@ -369,6 +378,32 @@ class MongoSessionRepository:
     ) -> list[FocusSession]:
         query = _match(user_id, where)
         order = ASCENDING if backward else DESCENDING
+        if self.pages_from_history:
+            found = await self._bounded_page(user_id, query, where, cursor, limit, backward)
+            if found is not None:
+                return found
+        if cursor is not None:
+            beyond = "$gt" if backward else "$lt"
+            position = {
+                "$or": [
+                    {"started_at": {beyond: cursor.started_at}},
+                    {"started_at": cursor.started_at, "_id": {beyond: ObjectId(cursor.session_id)}},
+                ]
+            }
+            query = {"$and": [query, position]}
+        return await self._find_page(query, order, limit)
+
+    async def _bounded_page(
+        self,
+        user_id: str,
+        query: Raw,
+        where: SessionFilter,
+        cursor: PageCursor | None,
+        limit: int,
+        backward: bool,
+    ) -> list[FocusSession] | None:
+        """The page read through the history's bound; None when it cannot tell."""
+        order = ASCENDING if backward else DESCENDING
         bound = await self._page_bound(user_id, where, cursor, limit, backward)
         # Ranges only (an `$or` beside them and the embedded database reads every
         # session of the person): the cursor's side inclusive, what is not beyond
@@ -391,16 +426,7 @@ class MongoSessionRepository:
             return rows  # everything beyond the cursor, the range being open
         # The history and the sessions disagree (sessions written around the
         # store): the plain query, whatever it costs.
-        if cursor is not None:
-            beyond = "$gt" if backward else "$lt"
-            position = {
-                "$or": [
-                    {"started_at": {beyond: cursor.started_at}},
-                    {"started_at": cursor.started_at, "_id": {beyond: ObjectId(cursor.session_id)}},
-                ]
-            }
-            query = {"$and": [query, position]}
-        return await self._find_page(query, order, limit)
+        return None
 
     async def _find_page(self, query: Raw, order: int, limit: int) -> list[FocusSession]:
         found = (
@@ -416,17 +442,20 @@ class MongoSessionRepository:
         limit: int,
         backward: bool,
     ) -> Bound:
-        keys = [
-            (r.started_at, r.session_id)
-            for r in await self.history(user_id)
-            if record_matches(r, where)
-        ]
-        running = await self.running_for(user_id)
-        if running is not None and matches(
-            where, running.status, running.tags, running.timeline.started_at
-        ):
-            keys.append((running.timeline.started_at, running.id))
-        return page_bound(keys, cursor, limit, backward)
+        history = await self.history(user_id)
+        # One filtering per history read (a new tuple per version) and filter.
+        known = self._page_keys.get((user_id, where))
+        if known is None or known[0] is not history:
+            known = (
+                history,
+                [(r.started_at, r.session_id) for r in history if record_matches(r, where)],
+            )
+            self._page_keys[(user_id, where)] = known
+            while len(self._page_keys) > PAGE_KEYS_CACHED:
+                self._page_keys.popitem(last=False)
+        # A running session is left out: the bound is then at most as far as it
+        # should be, and a range holding a whole page still holds the page.
+        return page_bound(known[1], cursor, limit, backward)
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
         return await self._collection.count_documents(_match(user_id, where))
