@@ -169,6 +169,11 @@ async def seed(uri: str, sessions: int, live: int) -> tuple[str, list[tuple[str,
 class Lateness:
     phase: str = "quiet"
     by_phase: dict[str, list[float]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Ticks never sent (a frame's elapsedSeconds more than one past the last)."""
+
+    def skip(self, ticks: int) -> None:
+        self.skipped[self.phase] = self.skipped.get(self.phase, 0) + ticks
 
     def add(self, ms: float) -> None:
         self.by_phase.setdefault(self.phase, []).append(ms)
@@ -184,17 +189,18 @@ async def watch(url: str, token: str, sid: str, started: datetime, late: Latenes
         await ws.recv()
         payload = {"query": TICKS, "variables": {"id": sid}}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        first = True
+        last: int | None = None
         async for message in ws:
             arrived = datetime.now(UTC)
             frame = json.loads(message)
             if frame.get("type") != "next":
                 continue
             elapsed = frame["payload"]["data"]["sessionTicks"]["elapsedSeconds"]
-            if not first:  # the first frame answers the subscribe, not a tick
+            if last is not None:  # the first frame answers the subscribe, not a tick
                 due = started + timedelta(seconds=elapsed)
                 late.add((arrived - due).total_seconds() * 1000)
-            first = False
+                late.skip(max(0, elapsed - last - 1))
+            last = elapsed
 
 
 async def timed(
@@ -268,6 +274,7 @@ async def measure(
             task.cancel()
         await asyncio.gather(*sockets, return_exceptions=True)
     result["lateness"] = late.by_phase
+    result["skipped"] = late.skipped
     return result
 
 
@@ -299,14 +306,15 @@ def report(results: dict[str, dict[str, Any]]) -> None:
                 f"  {name:24s} {label:10s} {len(values):4d} {statistics.median(values):7.1f} "
                 f"{percentile(values, 0.99):7.1f}"
             )
-    print("\ntick lateness (ms)         path        n     p50     p99     max")
+    print("\ntick lateness (ms)         path        n     p50     p99     max  skipped")
     for phase in ("quiet", "reads", "ten at once"):
         for label, result in results.items():
             values = result["lateness"].get(phase, [])
             if values:
                 print(
                     f"  {phase:24s} {label:10s} {len(values):4d} {statistics.median(values):7.1f} "
-                    f"{percentile(values, 0.99):7.1f} {max(values):7.1f}"
+                    f"{percentile(values, 0.99):7.1f} {max(values):7.1f} "
+                    f"{result['skipped'].get(phase, 0):8d}"
                 )
 
 
