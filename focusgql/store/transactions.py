@@ -3,8 +3,9 @@
 Not PyMongo's `with_transaction`: it retries for up to two minutes, so with
 the database away a request would hang that long instead of answering
 UNAVAILABLE. Here only a conflict the server reports (a concurrent
-transaction wrote the same document) is retried, a bounded number of times;
-a connection error is raised at once, as for any other write.
+transaction wrote the same document) is retried, a bounded number of times
+(then CONFLICT, as other writes that keep losing races answer); a connection
+error is raised at once, as for any other write.
 """
 
 import asyncio
@@ -15,6 +16,8 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import OperationFailure
+
+from focusgql.domain.errors import Conflict
 
 T = TypeVar("T")
 
@@ -33,8 +36,10 @@ async def in_transaction(client: AsyncMongoClient[Any], work: Work[T]) -> T:
                 async with await session.start_transaction():
                     result = await work(session)
             except OperationFailure as error:
-                if attempt == ATTEMPTS or not error.has_error_label("TransientTransactionError"):
+                if not error.has_error_label("TransientTransactionError"):
                     raise
+                if attempt == ATTEMPTS:
+                    raise Conflict("the history is changing concurrently; try again") from error
             else:
                 return result
         # Jittered, so two that keep meeting stop meeting.
