@@ -159,12 +159,13 @@ class HistoryStore:
     ) -> None:
         """Build the person's history from their stored sessions."""
         by_month: dict[str, list[list[Any]]] = defaultdict(list)
+        # By owner alone, the running one (at most one) skipped here: SecantusDB
+        # plans `running: False` beside it as a collection scan.
         async for raw in sessions.find(
-            {"user_id": ObjectId(user_id), "running": False},
-            projection=RECORD_FIELDS,
-            session=session,
+            {"user_id": ObjectId(user_id)}, projection=RECORD_FIELDS, session=session
         ):
-            by_month[self._month_id(user_id, raw["ended_at"])].append(_row(raw))
+            if is_recorded(raw):
+                by_month[self._month_id(user_id, raw["ended_at"])].append(_row(raw))
         await self._collection.delete_many(self._months(user_id), session=session)
         if by_month:
             await self._collection.insert_many(
