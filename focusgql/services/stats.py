@@ -172,11 +172,9 @@ class StatsService:
             return None
         today = local_day(self.clock.now(), user.zone)
         start, end = utc_span(today, today, user.zone)
-        ended: Sequence[Ended]
-        if self.from_history:
-            ended = ended_in(await self.repo.history(user_id), start, end)
-        else:
-            ended = await self.repo.ended_between(user_id, start, end)
+        # One day's sessions by their index, not the history: this runs as a
+        # sessionTicks subscription starts, where a first read would build it.
+        ended = await self.repo.ended_between(user_id, start, end)
         return GoalBaseline(
             goal_minutes=user.daily_goal_minutes,
             ended_today=sum(s.active_seconds for s in ended),
