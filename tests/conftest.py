@@ -101,6 +101,7 @@ async def sessions_collection(bound_database: None) -> AsyncIterator[AsyncCollec
     yield collection
     await collection.drop()
     await database[f"{collection.name}.journal"].drop()
+    await database[f"{collection.name}.history"].drop()
 
 
 @pytest.fixture

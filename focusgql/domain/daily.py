@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from focusgql.domain.errors import BadUserInput
@@ -35,6 +36,19 @@ class EndedSession:
     completed: bool
 
 
+class Ended(Protocol):
+    """What the totals read of an ended session (EndedSession, or a history record)."""
+
+    @property
+    def ended_at(self) -> datetime: ...
+    @property
+    def active_seconds(self) -> int: ...
+    @property
+    def focus_score(self) -> int: ...
+    @property
+    def completed(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DayTotals:
     day: date
@@ -47,7 +61,7 @@ class DayTotals:
     def average_focus_score(self) -> Fraction | None:
         return Fraction(self.score_sum, self.sessions) if self.sessions else None
 
-    def plus(self, session: EndedSession) -> "DayTotals":
+    def plus(self, session: Ended) -> "DayTotals":
         return DayTotals(
             day=self.day,
             focus_seconds=self.focus_seconds + session.active_seconds,
@@ -94,13 +108,20 @@ def utc_span(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]
 
 
 def daily_totals(
-    sessions: Iterable[EndedSession], first: date, last: date, tz: ZoneInfo
+    sessions: Iterable[Ended], first: date, last: date, tz: ZoneInfo
 ) -> list[DayTotals]:
     """One entry per local day from `first` to `last` inclusive, oldest first."""
     days = check_range(first, last)
-    totals = [DayTotals(day=first + timedelta(days=i)) for i in range(days)]
+    # Sums in lists, each day built once: a year of history is thousands of sessions.
+    focus, ended, completed, scores = ([0] * days for _ in range(4))
     for session in sessions:
         index = (session.ended_at.astimezone(tz).date() - first).days
         if 0 <= index < days:
-            totals[index] = totals[index].plus(session)
-    return totals
+            focus[index] += session.active_seconds
+            ended[index] += 1
+            completed[index] += session.completed
+            scores[index] += session.focus_score
+    return [
+        DayTotals(first + timedelta(days=i), focus[i], ended[i], completed[i], scores[i])
+        for i in range(days)
+    ]

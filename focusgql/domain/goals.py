@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from focusgql.domain.daily import EndedSession
+from focusgql.domain.daily import Ended
 from focusgql.domain.errors import BadUserInput
 from focusgql.domain.streaks import local_day, streaks
 
@@ -40,16 +40,14 @@ def meets_goal(focus_seconds: int, goal_minutes: int) -> bool:
     return goal_minutes > 0 and focus_seconds >= goal_minutes * 60
 
 
-def focus_by_day(sessions: Iterable[EndedSession], tz: ZoneInfo) -> dict[date, int]:
+def focus_by_day(sessions: Iterable[Ended], tz: ZoneInfo) -> dict[date, int]:
     days: dict[date, int] = defaultdict(int)
     for session in sessions:
         days[local_day(session.ended_at, tz)] += session.active_seconds
     return days
 
 
-def goal_streak(
-    sessions: Iterable[EndedSession], goal_minutes: int, tz: ZoneInfo, now: datetime
-) -> int:
+def goal_streak(sessions: Iterable[Ended], goal_minutes: int, tz: ZoneInfo, now: datetime) -> int:
     """Consecutive local days meeting the goal, ending today or yesterday; 0 otherwise."""
     if goal_minutes <= 0:
         return 0

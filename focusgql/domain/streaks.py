@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 STREAK_MIN_ACTIVE_SECONDS = 600
@@ -31,12 +32,25 @@ class CompletedSession:
     target_minutes: int
 
 
-def keeps_streak(session: CompletedSession) -> bool:
+class Completed(Protocol):
+    """What the rule reads of a COMPLETED session (CompletedSession, or a history record)."""
+
+    @property
+    def ended_at(self) -> datetime: ...
+    @property
+    def elapsed_seconds(self) -> int: ...
+    @property
+    def active_seconds(self) -> int: ...
+    @property
+    def target_minutes(self) -> int: ...
+
+
+def keeps_streak(session: Completed) -> bool:
     reached_target = session.elapsed_seconds >= session.target_minutes * 60
     return reached_target or session.active_seconds >= STREAK_MIN_ACTIVE_SECONDS
 
 
-def streak_instants(completed: Iterable[CompletedSession]) -> list[datetime]:
+def streak_instants(completed: Iterable[Completed]) -> list[datetime]:
     """When each streak session ended: what `streaks` counts days from."""
     return [session.ended_at for session in completed if keeps_streak(session)]
 

@@ -7,8 +7,9 @@ from typing import Protocol
 
 from focusgql.domain.daily import EndedSession
 from focusgql.domain.goals import GoalBaseline
+from focusgql.domain.history import EndedRecord
 from focusgql.domain.session import FocusSession, Snapshot, snapshot
-from focusgql.domain.streaks import CompletedSession
+from focusgql.domain.streaks import Completed
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User
 from focusgql.services.outbox import OutboxEvent
@@ -89,7 +90,7 @@ class SessionTotals:
     total_focus_seconds: int
     score_sum: int
     last_focus_score: int | None
-    completed: list[CompletedSession]
+    completed: Sequence[Completed]
 
 
 class SessionRepository(Protocol):
@@ -201,6 +202,11 @@ class SessionRepository(Protocol):
         self, user_id: str, start: datetime, end: datetime, tag: str | None = None
     ) -> list[EndedSession]:
         """The user's ended sessions with start <= ended_at < end (carrying `tag`, if given)."""
+        ...
+
+    async def history(self, user_id: str) -> Sequence[EndedRecord]:
+        """A record of each of the user's ended sessions, exact as of the read
+        (kept in the same writes as the sessions; built on first read)."""
         ...
 
     async def delete_for_user(self, user_id: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -8,10 +9,12 @@ from typing import Any
 import pymongo
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from focusgql.domain.daily import EndedSession
+from focusgql.domain.history import EndedRecord
 from focusgql.domain.replay import SIGNAL_IDS_KEPT
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.streaks import CompletedSession
@@ -25,8 +28,11 @@ from focusgql.services.ports import (
     SignalEntry,
 )
 from focusgql.store.documents import SessionDocument
+from focusgql.store.history import HistoryStore
 from focusgql.store.journal import SignalJournal
 from focusgql.store.outbox import OUTBOX, PENDING, outbox_entry
+from focusgql.store.pages import SLACK, Bound, Key, is_beyond, page_bound, record_matches
+from focusgql.store.transactions import in_transaction
 
 Raw = dict[str, Any]
 
@@ -35,6 +41,8 @@ BATCH_SECONDS = 60.0
 every one of a person), instead of the client's per-operation one: the
 embedded database takes about a millisecond per document, so thousands of
 them are seconds of honest work, not a stalled database."""
+
+PAGE_KEYS_CACHED = 64
 
 
 def to_domain(raw: Raw) -> FocusSession:
@@ -151,6 +159,15 @@ def _match(user_id: str, where: SessionFilter) -> Raw:
     return query
 
 
+def _tighten(bounds: Raw, op: str, value: datetime) -> Raw:
+    """`bounds` (a range on one field) with `op: value` added, keeping the narrower
+    of two lower or two upper bounds of the same kind."""
+    if op in bounds:
+        value = max(bounds[op], value) if op in ("$gt", "$gte") else min(bounds[op], value)
+    bounds[op] = value
+    return bounds
+
+
 class MongoSessionRepository:
     def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
         self._collection: AsyncCollection[Raw] = (
@@ -161,6 +178,14 @@ class MongoSessionRepository:
         # names its own: a second collection of sessions gets its own journal.
         journal = self._collection.database[f"{self._collection.name}.journal"]
         self.journal = SignalJournal(journal)
+        self.histories = HistoryStore(self._collection.database[f"{self._collection.name}.history"])
+        self._client = self._collection.database.client
+        self.pages_from_history = True
+        self._page_keys: OrderedDict[
+            tuple[str, SessionFilter], tuple[Sequence[EndedRecord], list[Key]]
+        ] = OrderedDict()
+        """Whether pages are bounded by the history (bench/history.py turns it
+        off to measure the plain query beside it)."""
         self.documents_written = 0
         """Session documents inserted, updated or deleted by this process."""
 
@@ -178,11 +203,38 @@ class MongoSessionRepository:
             raw[OUTBOX] = [outbox_entry(e) for e in events]
             raw[PENDING] = True
         try:
-            await self._collection.insert_one(raw)
+            if session.status.is_running:
+                await self._collection.insert_one(raw)
+            else:
+                await self._write_ended([raw])
             self.documents_written += 1
         except DuplicateKeyError as error:
             raise RunningSessionExists(session.user_id) from error
         return replace(session, version=0)
+
+    async def add_ended(self, sessions: Sequence[FocusSession], batch: int = 500) -> None:
+        """Insert ended sessions of one person (an import, a benchmark's
+        history), with their history records, `batch` to a transaction."""
+        raws = [
+            {
+                "_id": ObjectId(s.id),
+                "user_id": ObjectId(s.user_id),
+                "version": 0,
+                **to_fields(s, s.timeline.ended_at or s.timeline.started_at),
+            }
+            for s in sessions
+            if not s.status.is_running
+        ]
+        for start in range(0, len(raws), batch):
+            await self._write_ended(raws[start : start + batch])
+            self.documents_written += len(raws[start : start + batch])
+
+    async def _write_ended(self, raws: list[Raw]) -> None:
+        async def work(txn: AsyncClientSession) -> None:
+            await self._collection.insert_many(raws, session=txn)
+            await self.histories.put(txn, raws)
+
+        await in_transaction(self._client, work)
 
     async def get(self, session_id: str) -> FocusSession | None:
         oid = _oid(session_id)
@@ -205,6 +257,7 @@ class MongoSessionRepository:
         signal_ids: Sequence[str] = (),
         events: Sequence[OutboxEvent] = (),
     ) -> FocusSession | None:
+        guard = {"_id": ObjectId(session.id), "version": session.version}
         update: Raw = {"$set": to_fields(session, now), "$inc": {"version": 1}}
         push: Raw = {}
         if signal_ids:
@@ -216,12 +269,28 @@ class MongoSessionRepository:
             update["$set"][PENDING] = True
         if push:
             update["$push"] = push
-        raw = await self._collection.find_one_and_update(
-            {"_id": ObjectId(session.id), "version": session.version},
-            update,
-            projection={"signal_ids": 0},
-            return_document=ReturnDocument.AFTER,
-        )
+        if session.status.is_running:
+            # Ended is final, so what this replaces was running too: no record changes.
+            raw = await self._collection.find_one_and_update(
+                guard, update, projection={"signal_ids": 0}, return_document=ReturnDocument.AFTER
+            )
+        else:
+
+            async def work(txn: AsyncClientSession) -> Raw | None:
+                # An update and a read in one transaction rather than a
+                # find-and-modify, which SecantusDB runs slowly on a large
+                # collection (55-220 ms against 3 ms: bench/README.md).
+                result = await self._collection.update_one(guard, update, session=txn)
+                if not result.modified_count:
+                    return None
+                stored = await self._collection.find_one(
+                    {"_id": guard["_id"]}, projection={"signal_ids": 0}, session=txn
+                )
+                if stored is not None:
+                    await self.histories.put(txn, [stored])
+                return stored
+
+            raw = await in_transaction(self._client, work)
         self.documents_written += raw is not None
         return self._read(raw) if raw else None
 
@@ -250,7 +319,8 @@ class MongoSessionRepository:
 
     async def fold(self, sessions: list[FocusSession], now: datetime) -> list[bool]:
         # One bulk of version-guarded updates; each carries the journal marks of
-        # what it includes, so the journal knows what it may let go.
+        # what it includes, so the journal knows what it may let go. Only running
+        # sessions are folded (signals.py), so no history record changes.
         if not sessions:
             return []
         result = await self._collection.bulk_write(
@@ -329,11 +399,20 @@ class MongoSessionRepository:
         oid = _oid(session_id)
         if oid is None:
             return False
-        result = await self._collection.delete_one({"_id": oid, "user_id": ObjectId(user_id)})
-        self.documents_written += result.deleted_count
-        if result.deleted_count:
+
+        async def work(txn: AsyncClientSession) -> Raw | None:
+            gone = await self._collection.find_one_and_delete(
+                {"_id": oid, "user_id": ObjectId(user_id)}, session=txn
+            )
+            if gone is not None:
+                await self.histories.remove(txn, [gone])
+            return gone
+
+        deleted = await in_transaction(self._client, work)
+        self.documents_written += deleted is not None
+        if deleted is not None:
             self.journal.discard(session_id)
-        return result.deleted_count == 1
+        return deleted is not None
 
     async def page(
         self,
@@ -345,8 +424,13 @@ class MongoSessionRepository:
         backward: bool = False,
     ) -> list[FocusSession]:
         query = _match(user_id, where)
-        beyond = "$gt" if backward else "$lt"
+        order = ASCENDING if backward else DESCENDING
+        if self.pages_from_history:
+            found = await self._bounded_page(user_id, query, where, cursor, limit, backward)
+            if found is not None:
+                return found
         if cursor is not None:
+            beyond = "$gt" if backward else "$lt"
             position = {
                 "$or": [
                     {"started_at": {beyond: cursor.started_at}},
@@ -354,11 +438,71 @@ class MongoSessionRepository:
                 ]
             }
             query = {"$and": [query, position]}
+        return await self._find_page(query, order, limit)
+
+    async def _bounded_page(
+        self,
+        user_id: str,
+        query: Raw,
+        where: SessionFilter,
+        cursor: PageCursor | None,
+        limit: int,
+        backward: bool,
+    ) -> list[FocusSession] | None:
+        """The page read through the history's bound; None when it cannot tell."""
         order = ASCENDING if backward else DESCENDING
+        bound = await self._page_bound(user_id, where, cursor, limit, backward)
+        # Ranges only (an `$or` beside them and the embedded database reads every
+        # session of the person): the cursor's side inclusive, what is not beyond
+        # the cursor dropped here; the far side bounded where the history says
+        # the page ends, or open when it says fewer than a page remain.
+        started = dict(query.get("started_at", {}))
+        if cursor is not None:
+            near = cursor.started_at + (-SLACK if backward else SLACK)
+            _tighten(started, "$gte" if backward else "$lte", near)
+        if bound.started_at is not None:
+            far = bound.started_at + (SLACK if backward else -SLACK)
+            _tighten(started, "$lte" if backward else "$gte", far)
+        asked = limit + bound.ties
+        ranged = {**query, "started_at": started} if started else query
+        found = await self._find_page(ranged, order, asked)
+        rows = [r for r in found if is_beyond((r.timeline.started_at, r.id), cursor, backward)]
+        if len(rows) >= limit:
+            return rows[:limit]
+        if bound.started_at is None and len(found) < asked:
+            return rows  # everything beyond the cursor, the range being open
+        # The history and the sessions disagree (sessions written around the
+        # store): the plain query, whatever it costs.
+        return None
+
+    async def _find_page(self, query: Raw, order: int, limit: int) -> list[FocusSession]:
         found = (
             self._collection.find(query).sort([("started_at", order), ("_id", order)]).limit(limit)
         )
         return [self._read(raw) async for raw in found]
+
+    async def _page_bound(
+        self,
+        user_id: str,
+        where: SessionFilter,
+        cursor: PageCursor | None,
+        limit: int,
+        backward: bool,
+    ) -> Bound:
+        history = await self.history(user_id)
+        # One filtering per history read (a new tuple per version) and filter.
+        known = self._page_keys.get((user_id, where))
+        if known is None or known[0] is not history:
+            known = (
+                history,
+                [(r.started_at, r.session_id) for r in history if record_matches(r, where)],
+            )
+            self._page_keys[(user_id, where)] = known
+            while len(self._page_keys) > PAGE_KEYS_CACHED:
+                self._page_keys.popitem(last=False)
+        # A running session is left out: the bound is then at most as far as it
+        # should be, and a range holding a whole page still holds the page.
+        return page_bound(known[1], cursor, limit, backward)
 
     async def count(self, user_id: str, where: SessionFilter) -> int:
         return await self._collection.count_documents(_match(user_id, where))
@@ -452,12 +596,25 @@ class MongoSessionRepository:
         with pymongo.timeout(BATCH_SECONDS):
             result = await self._collection.delete_many(owner)
         self.documents_written += result.deleted_count
+        await self.histories.forget(user_id)
         for session_id in ids:
             self.journal.discard(session_id)
         # Journal documents that named only these sessions go now, not at the
         # next checkpoint; the rest go once their other sessions take them.
         await self.journal.drop_folded(within=10)
         return ids
+
+    async def history(self, user_id: str) -> tuple[EndedRecord, ...]:
+        found = await self.histories.version(user_id)
+        if found is None or not found[1]:
+
+            async def build(txn: AsyncClientSession) -> None:
+                await self.histories.rebuild(txn, user_id, self._collection)
+
+            await in_transaction(self._client, build)
+            found = await self.histories.version(user_id)
+            assert found is not None
+        return await self.histories.records(user_id, found[0])
 
     async def all_for_user(self, user_id: str) -> AsyncIterator[FocusSession]:
         # The driver fetches the cursor in batches: memory stays flat however
