@@ -24,6 +24,7 @@ from pymongo.errors import PyMongoError
 
 from focusgql.clock import Clock
 from focusgql.domain.webhooks import next_attempt
+from focusgql.faults import DATABASE, Retries, is_outage
 from focusgql.services.outbox import (
     Delivery,
     DeliveryStatus,
@@ -69,15 +70,16 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        # An outage is the database's one WARNING (faults.py), not a line a round.
+        retries = Retries("webhook dispatch", log, writes=False)
         while True:
             busy = False
             try:
                 await self.hand_on()
                 busy = await self.send_due() == self.policy.batch
-            except PyMongoError as error:
-                log.warning("webhook dispatch round failed: %s", type(error).__name__)
-            except Exception:
-                log.exception("webhook dispatch round failed")
+                retries.succeeded()
+            except Exception as error:
+                retries.failed(error)
             if busy:
                 continue
             # Real seconds, not the clock's: due times are the clock's, and a
@@ -140,7 +142,10 @@ class Dispatcher:
                 await self.attempt(delivery)
             except PyMongoError as error:
                 # Its lease runs out and it is claimed again, by whoever is first.
-                log.warning("recording a webhook attempt failed: %s", type(error).__name__)
+                if is_outage(error):
+                    DATABASE.failed(error, "webhook dispatch")
+                else:
+                    log.warning("recording a webhook attempt failed: %s", type(error).__name__)
 
     async def attempt(self, delivery: Delivery) -> None:
         webhook = await self.webhooks.get(delivery.webhook_id)
