@@ -29,6 +29,7 @@ from typing import Any
 
 import bson
 from bson import Binary, ObjectId
+from pymongo import DeleteOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -182,8 +183,15 @@ class HistoryStore:
     async def forget(self, user_id: str) -> None:
         """Remove the person's history (their sessions are gone)."""
         self._cache.pop(user_id, None)
-        await self._collection.delete_many(self._months(user_id))
-        await self._collection.delete_one({"_id": user_id})
+        months = [
+            raw["_id"] async for raw in self._collection.find(self._months(user_id), {"_id": 1})
+        ]
+        # One at a time: a multi-document delete would hold SecantusDB's write
+        # lock on the collection through its retries (store/sessions.py
+        # refresh_counters says why that stalls every end).
+        await self._collection.bulk_write(
+            [DeleteOne({"_id": m}) for m in [*months, user_id]], ordered=False
+        )
 
     # -- reading -------------------------------------------------------------------
 

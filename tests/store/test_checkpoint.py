@@ -1,6 +1,7 @@
 """Counter refreshes: one statement computed by the database, equal to the domain's
 own arithmetic, absolute, and a replay changes nothing."""
 
+import asyncio
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -134,3 +135,29 @@ async def test_the_database_counts_exactly_as_the_domain_does(
             expected.active,
             expected.idle,
         ), session
+
+
+async def test_a_refresh_that_meets_an_open_transaction_stops_no_other_write(
+    repo: MongoSessionRepository,
+) -> None:
+    """An end's transaction holds its write until it commits; a refresh meeting
+    it must wait for that one session only. (As one update_many it held
+    SecantusDB's lock on the whole collection until the transaction ended.)"""
+    held, other = [await repo.add(new_session(repo)) for _ in range(2)]
+    at = T0 + timedelta(seconds=40)
+    async with repo.collection.database.client.start_session() as txn:
+        await txn.start_transaction()
+        await repo.collection.update_one(
+            {"_id": ObjectId(held.id)}, {"$set": {"content_id": "mid-end"}}, session=txn
+        )
+        refresh = asyncio.create_task(repo.refresh_counters(at, at, LAPSE))
+        await asyncio.sleep(0.5)  # the refresh is waiting on `held` by now
+        async with asyncio.timeout(10):
+            await repo.touch(other.id, at, T0 - timedelta(seconds=1))
+        await txn.commit_transaction()
+    # It either waited out the transaction or gave the round up (the next
+    # one catches up); it never fails.
+    assert await refresh in (0, 2)
+    later = at + timedelta(seconds=1)
+    assert await repo.refresh_counters(later, later, LAPSE) == 2
+    assert await stored_counters(repo, held.id) == (41, 15, 26)
