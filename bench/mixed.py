@@ -52,28 +52,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pymongo.errors import PyMongoError
-from ticks import (
+from harness.levels import Level, Run, quantile
+from harness.processes import (
     BENCH,
     CHILDREN,
     ROOT,
-    Database,
-    Level,
-    Run,
     core_busy,
     cpu_seconds,
-    fmt,
     full_gcs_in_window,
-    gc_column,
     kill_children,
-    quantile,
     rss_kb,
-    seed,
-    stall_line,
     stop,
-    sustained,
     wait_quiet,
 )
+from harness.report import fmt, gc_column, stall_line, sustained
+from harness.seed import Database, seed
+from pymongo.errors import PyMongoError
 
 LEVELS = [50, 100, 200, 500, 1000, 1500, 2000, 3000, 4000, 5000]
 QUICK_LEVELS = [20, 100]

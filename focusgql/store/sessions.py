@@ -169,6 +169,16 @@ def _tighten(bounds: Raw, op: str, value: datetime) -> Raw:
     return bounds
 
 
+def _new_document(session: FocusSession) -> Raw:
+    """A session as first stored: counted as of its end, or its start while it runs."""
+    return {
+        "_id": ObjectId(session.id),
+        "user_id": ObjectId(session.user_id),
+        "version": 0,
+        **to_fields(session, session.timeline.ended_at or session.timeline.started_at),
+    }
+
+
 class MongoSessionRepository:
     def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
         self._collection: AsyncCollection[Raw] = (
@@ -194,12 +204,7 @@ class MongoSessionRepository:
         return str(ObjectId())
 
     async def add(self, session: FocusSession, events: Sequence[OutboxEvent] = ()) -> FocusSession:
-        raw = {
-            "_id": ObjectId(session.id),
-            "user_id": ObjectId(session.user_id),
-            "version": 0,
-            **to_fields(session, session.timeline.started_at),
-        }
+        raw = _new_document(session)
         if events:
             raw[OUTBOX] = [outbox_entry(e) for e in events]
             raw[PENDING] = True
@@ -213,19 +218,18 @@ class MongoSessionRepository:
             raise RunningSessionExists(session.user_id) from error
         return replace(session, version=0)
 
+    async def add_running(self, sessions: Sequence[FocusSession], batch: int = 1000) -> None:
+        """Insert running sessions of many people at once (an import, a
+        benchmark's load) as `add` stores each, `batch` to a write."""
+        raws = [_new_document(s) for s in sessions if s.status.is_running]
+        for start in range(0, len(raws), batch):
+            await self._collection.insert_many(raws[start : start + batch], ordered=False)
+            self.documents_written += len(raws[start : start + batch])
+
     async def add_ended(self, sessions: Sequence[FocusSession], batch: int = 500) -> None:
         """Insert ended sessions of one person (an import, a benchmark's
         history), with their history records, `batch` to a transaction."""
-        raws = [
-            {
-                "_id": ObjectId(s.id),
-                "user_id": ObjectId(s.user_id),
-                "version": 0,
-                **to_fields(s, s.timeline.ended_at or s.timeline.started_at),
-            }
-            for s in sessions
-            if not s.status.is_running
-        ]
+        raws = [_new_document(s) for s in sessions if not s.status.is_running]
         for start in range(0, len(raws), batch):
             await self._write_ended(raws[start : start + batch])
             self.documents_written += len(raws[start : start + batch])

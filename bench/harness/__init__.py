@@ -1,0 +1,1 @@
+"""What the benchmarks share: processes, the seed, a level's measurement, the report."""
