@@ -477,9 +477,8 @@ class SessionService:
 
     async def reap(self, limit: int = 500) -> int:
         """End every running session silent past the abandon window; how many ended."""
-        deadline = self.clock.now() - timedelta(seconds=self.policy.abandon_after)
         ended = 0
-        for session in await self.repo.silent_since(deadline, limit):
+        for session in await self.repo.silent_since(self._lapse_cutoff(self.clock.now()), limit):
             settled = await self._settle(session, self.clock.now())
             ended += not settled.status.is_running
         return ended
@@ -515,18 +514,29 @@ class SessionService:
             deadline = session.abandon_at(self.policy.abandon_after)
             if not session.status.is_running or now < deadline:
                 return session
-            ended = session.ended(deadline, Status.ABANDONED)
-            events = await self._events(session, ended, deadline)
-            saved = await self.repo.save(ended, deadline, events=events)
+            saved = await self._save_change(
+                session, session.ended(deadline, Status.ABANDONED), deadline
+            )
             if saved is not None:
-                self._written(events)
-                self.observe(saved)
                 return saved
             fresh = await self.repo.get(session.id)
             if fresh is None:
                 return session.ended(deadline, Status.ABANDONED)
             session = fresh
         raise Conflict("the session is changing concurrently; try again")
+
+    async def _save_change(
+        self, before: FocusSession, after: FocusSession, at: datetime
+    ) -> FocusSession | None:
+        """Store `after`, the change of `before` at `at`, with the webhook events
+        it makes, and tell the watchers; None if another write came first (the
+        caller reads again and retries)."""
+        events = await self._events(before, after, at)
+        saved = await self.repo.save(after, at, events=events)
+        if saved is not None:
+            self._written(events)
+            self.observe(saved)
+        return saved
 
     async def _events(
         self, before: FocusSession | None, after: FocusSession, at: datetime
@@ -545,12 +555,7 @@ class SessionService:
             if not session.status.is_running:
                 return
             now = self.clock.now()
-            ended = session.ended(now, status)
-            events = await self._events(session, ended, now)
-            saved = await self.repo.save(ended, now, events=events)
-            if saved is not None:
-                self._written(events)
-                self.observe(saved)
+            if await self._save_change(session, session.ended(now, status), now) is not None:
                 return
             fresh = await self.repo.get(session.id)
             if fresh is None:
@@ -568,10 +573,7 @@ class SessionService:
             updated = change(current, now)
             if updated is current:
                 return Frame.at(current, now)
-            events = await self._events(current, updated, now)
-            saved = await self.repo.save(updated, now, events=events)
+            saved = await self._save_change(current, updated, now)
             if saved is not None:
-                self._written(events)
-                self.observe(saved)
                 return Frame.at(saved, now)
         raise Conflict("the session is changing concurrently; try again")
