@@ -14,6 +14,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from focusgql.domain.session import DEFAULT_IDLE_THRESHOLD, IDLE_THRESHOLD_RANGE
+
 # Algorithms a token may be verified with: HMAC with our secrets, the rest with
 # FOCUSGQL_JWT_PUBLIC_KEY. "none" is never among them.
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -129,7 +131,9 @@ class Settings(BaseSettings):
     rate_limit_mutations_per_user: str = "120/minute"
     rate_limit_mutations_per_address: str = "600/minute"
 
-    idle_threshold_seconds: int = Field(default=15, ge=5, le=3600)
+    idle_threshold_seconds: int = Field(
+        default=DEFAULT_IDLE_THRESHOLD, ge=IDLE_THRESHOLD_RANGE[0], le=IDLE_THRESHOLD_RANGE[1]
+    )
     abandon_after_seconds: int = Field(default=1800, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)
     gc_freeze: bool = Field(

@@ -7,12 +7,26 @@ from typing import Optional
 import strawberry
 
 from focusgql.api.types import SessionStatus
+from focusgql.domain.goals import GOAL_MINUTES_RANGE
+from focusgql.domain.replay import SIGNAL_ID_LENGTH_RANGE
+from focusgql.domain.session import (
+    CONTENT_ID_MAX_LENGTH,
+    DEFAULT_IDLE_THRESHOLD,
+    IDLE_THRESHOLD_RANGE,
+    TARGET_MINUTES_RANGE,
+)
+from focusgql.domain.tags import MAX_TAGS, TAG_MAX_LENGTH
+from focusgql.domain.user import PASSWORD_LENGTH_RANGE
+
+
+def _range(bounds: tuple[int, int]) -> str:
+    return f"{bounds[0]} to {bounds[1]}"
 
 
 @strawberry.input
 class RegisterInput:
     email: str
-    password: str = strawberry.field(description="8 to 256 characters.")
+    password: str = strawberry.field(description=f"{_range(PASSWORD_LENGTH_RANGE)} characters.")
     display_name: Optional[str] = None
     timezone: str = strawberry.field(
         default="UTC", description="IANA timezone for daily streaks, e.g. Europe/Paris."
@@ -24,24 +38,29 @@ class UpdateProfileInput:
     display_name: Optional[str] = None
     timezone: Optional[str] = None
     daily_goal_minutes: Optional[int] = strawberry.field(
-        default=None, description="Focus minutes aimed for each local day: 0 (none) to 1440."
+        default=None,
+        description="Focus minutes aimed for each local day: "
+        f"{GOAL_MINUTES_RANGE[0]} (none) to {GOAL_MINUTES_RANGE[1]}.",
     )
 
 
 @strawberry.input
 class CreateSessionInput:
-    target_minutes: int = strawberry.field(description="1 to 1440.")
+    target_minutes: int = strawberry.field(description=f"{_range(TARGET_MINUTES_RANGE)}.")
     content_id: Optional[str] = strawberry.field(
-        default=None, description="What the person is focusing on; up to 200 characters."
+        default=None,
+        description=f"What the person is focusing on; up to {CONTENT_ID_MAX_LENGTH} characters.",
     )
     idle_threshold_seconds: Optional[int] = strawberry.field(
         default=None,
-        description="Seconds without activity before ticks count as idle: 5 to 3600; "
-        "the server default (15) when omitted.",
+        description="Seconds without activity before ticks count as idle: "
+        f"{_range(IDLE_THRESHOLD_RANGE)}; the server default ({DEFAULT_IDLE_THRESHOLD}) "
+        "when omitted.",
     )
     tags: Optional[list[str]] = strawberry.field(
         default=None,
-        description="Up to 10 labels of 1 to 40 characters; trimmed, case-insensitive "
+        description=f"Up to {MAX_TAGS} labels of 1 to {TAG_MAX_LENGTH} characters; "
+        "trimmed, case-insensitive "
         "(kept lower-cased), duplicates dropped.",
     )
 
@@ -74,6 +93,7 @@ class SignalInput:
     )
     signal_id: Optional[str] = strawberry.field(
         default=None,
-        description="An id the client made for it (1 to 128 characters): the same id "
+        description=f"An id the client made for it ({_range(SIGNAL_ID_LENGTH_RANGE)} "
+        "characters): the same id "
         "again counts once.",
     )

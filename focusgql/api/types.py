@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
+from focusgql.domain.daily import MAX_DAYS
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
 from focusgql.domain.session import Snapshot
 from focusgql.domain.tags import normalize_tag
@@ -251,7 +252,7 @@ class User(Node):
     @strawberry.field(
         description=(
             "Your focus per local day (your timezone) from `from` to `to` inclusive, one entry "
-            "per day, oldest first; at most 366 days."
+            f"per day, oldest first; at most {MAX_DAYS} days."
         )
     )
     async def daily_stats(

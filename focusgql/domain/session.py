@@ -15,6 +15,9 @@ from focusgql.domain.timeline import Status, Timeline
 
 TARGET_MINUTES_RANGE = (1, 1440)
 IDLE_THRESHOLD_RANGE = (5, 3600)
+DEFAULT_IDLE_THRESHOLD = 15
+"""Seconds without activity before a second counts as idle, unless the server or
+the session says otherwise."""
 CONTENT_ID_MAX_LENGTH = 200
 
 

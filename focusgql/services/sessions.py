@@ -13,6 +13,7 @@ from focusgql.domain.errors import BadUserInput, Conflict, NotFound
 from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.replay import Replayed, ReplayLimits, replay
 from focusgql.domain.session import (
+    DEFAULT_IDLE_THRESHOLD,
     FocusSession,
     check_content_id,
     check_idle_threshold,
@@ -45,7 +46,7 @@ Change = Callable[[FocusSession, datetime], FocusSession]
 
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
-    idle_threshold: int = 15
+    idle_threshold: int = DEFAULT_IDLE_THRESHOLD
     abandon_after: int = 1800
     signal_leeway: int = 30
     """How far ahead of now a replayed signal's `at` may be (the token leeway)."""
