@@ -174,9 +174,9 @@ class Runtime:
 @contextlib.asynccontextmanager
 async def runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
     """Every part, running, until the block ends; then stopped in the reverse
-    order of their start: the loops, the services' own work (pending signals,
-    subscriptions, webhook connections, a last checkpoint), the client, and the
-    embedded database last."""
+    order of their start: the GC settings, the loops, the services' own work
+    (the signal commit in flight, subscriptions, webhook connections, a last
+    checkpoint), the client, and the embedded database last."""
     async with contextlib.AsyncExitStack() as stack:
         essentials = await asyncio.to_thread(open_essentials, settings)
         stack.push_async_callback(asyncio.to_thread, essentials.close)
@@ -197,15 +197,15 @@ async def runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
             started=persons.started if persons else None,
             reopened=persons.resync if persons else None,
         )
+        journal = wiring.sessions_repo.journal
         # Signals stored before a crash reach their sessions before anyone reads.
-        await wiring.sessions_repo.journal.load()
+        await journal.load()
         await sessions.signals.fold(everything=True)
         loops = BackgroundLoops()
         stack.push_async_callback(loops.stop)
         users = MongoUserRepository().collection
         user_feed = UserFeed(users, revoked=graphql.forget_revoked, deleted=graphql.forget_deleted)
         loops.start(user_feed.run())
-        journal = wiring.sessions_repo.journal
         loops.start(JournalFeed(journal, sessions.known, sessions.observe).run())
         loops.start(sessions.run_reaper(settings.reaper_interval_seconds))
         loops.start(wiring.checkpointer.run())
