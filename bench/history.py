@@ -97,8 +97,10 @@ async def serve(uri: str, data_dir: Path, port: int, recompute: bool) -> None:
         await asyncio.sleep(0.05)
     if recompute:
         # The baseline: figures from every session, pages by the plain query.
-        app.state.wiring.services.stats.from_history = False
-        app.state.wiring.sessions_repo.pages_from_history = False
+        # The app's parts are in its lifespan state, which uvicorn keeps.
+        wiring = server.lifespan.state["runtime"].wiring
+        wiring.services.stats.from_history = False
+        wiring.sessions_repo.pages_from_history = False
     print("ready", flush=True)
     await task
 

@@ -1,9 +1,9 @@
-"""The ASGI application: database on startup, GraphQL at /graphql, health at /health."""
+"""The ASGI application: GraphQL at /graphql, health at /health, the dashboard at /.
 
-import asyncio
+Its lifespan runs the composition root (bootstrap.runtime) and hands it to
+every request as `request.state.runtime` (Starlette's lifespan state)."""
+
 import contextlib
-import gc
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,156 +14,54 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from focusgql.api.export import ExportEndpoints
-from focusgql.api.schema import build_schema
-from focusgql.api.view import FocusGraphQL
-from focusgql.auth import load_or_create_secret
-from focusgql.bootstrap import Wiring, wire
+from focusgql.bootstrap import Runtime, runtime
 from focusgql.clock import Clock, SystemClock
 from focusgql.faults import DATABASE
-from focusgql.gcpolicy import PauseWatch, freeze_what_is_loaded
 from focusgql.logs import RequestIdMiddleware
 from focusgql.redact import install as redact_tokens_in_logs
 from focusgql.services.export import ExportService
 from focusgql.settings import Settings
-from focusgql.store.changes import ChangeFeed, JournalFeed
-from focusgql.store.health import HealthProbe
-from focusgql.store.mongo import EmbeddedServer, init_database, make_client
-from focusgql.store.supervisor import Supervisor
-from focusgql.store.userfeed import UserFeed
-from focusgql.store.users import MongoUserRepository
-
-log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"  # the dashboard: plain HTML + ES modules
 
 
-class _LazyGraphQL:
-    """Routes /graphql to the view built in the lifespan (it needs the database)."""
+class _RuntimeGraphQL:
+    """Routes /graphql to the view of the runtime the lifespan started.
 
-    def __init__(self) -> None:
-        self.view: FocusGraphQL | None = None
+    Starlette's routes are fixed when create_app returns, but the view is
+    built over services that need the database, which opens in the lifespan:
+    so the route reads the view from the lifespan's state, per request."""
 
-    async def __call__(self, scope: object, receive: object, send: object) -> None:
-        if self.view is None:  # pragma: no cover - requests before startup
-            raise RuntimeError("application not started")
-        await self.view(scope, receive, send)  # type: ignore[arg-type]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        parts: Runtime = scope["state"]["runtime"]
+        await parts.graphql(scope, receive, send)
+
+
+def _runtime(request: Request) -> Runtime:
+    parts: Runtime = request.state.runtime
+    return parts
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
     settings = settings or Settings()
     clock = clock or SystemClock()
-    graphql = _LazyGraphQL()
+    graphql = _RuntimeGraphQL()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Runtime]]:
         redact_tokens_in_logs()  # uvicorn has configured its loggers by now
-        embedded: EmbeddedServer | None = None
-        supervisor: Supervisor | None = None
-        uri = settings.mongodb_uri
-        if uri is None:
-            embedded = EmbeddedServer(
-                settings.data_dir / "db",
-                lock_wait=settings.embedded_lock_wait_seconds,
-                sync_on_commit=settings.embedded_sync_on_commit,
-            )
-            await asyncio.to_thread(embedded.start)
-            uri = embedded.uri
-            supervisor = Supervisor(embedded, settings.database)
-            supervisor.start()
-        client = make_client(uri, settings.database_timeout_ms)
-        background: list[asyncio.Task[None]] = []
-        wiring: Wiring | None = None
-        pauses: PauseWatch | None = None
-        thresholds = gc.get_threshold()
-        try:
-            await init_database(client, settings.database)
-            secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-            if secret is None:
-                secret = load_or_create_secret(settings.data_dir)
-                log.warning(
-                    "FOCUSGQL_JWT_SECRET is not set: using a generated secret kept in %s",
-                    settings.data_dir / "jwt-secret",
-                )
-            wiring = wire(settings, clock, secret)
-            graphql.view = FocusGraphQL(build_schema(settings), wiring.services, settings)
-            app.state.client = client
-            app.state.probe = HealthProbe(client, client[settings.database])
-            app.state.wiring = wiring
-            sessions = wiring.services.sessions
-            feed = ChangeFeed(
-                wiring.sessions_repo,
-                sessions.known,
-                sessions.observe,
-                sessions.observe_deleted,
-                sessions.known_ids,
-                started=wiring.services.persons.started if wiring.services.persons else None,
-                reopened=wiring.services.persons.resync if wiring.services.persons else None,
-            )
-            # Signals stored before a crash reach their sessions before anyone reads.
-            await wiring.sessions_repo.journal.load()
-            await sessions.signals.fold(everything=True)
-            journal_feed = JournalFeed(
-                wiring.sessions_repo.journal, sessions.known, sessions.observe
-            )
-            view = graphql.view
-            user_feed = UserFeed(
-                MongoUserRepository().collection,
-                revoked=view.forget_revoked,
-                deleted=view.forget_deleted,
-            )
-            background = [
-                asyncio.create_task(user_feed.run()),
-                asyncio.create_task(journal_feed.run()),
-                asyncio.create_task(sessions.run_reaper(settings.reaper_interval_seconds)),
-                asyncio.create_task(wiring.checkpointer.run()),
-                asyncio.create_task(sessions.run_keep_alive()),
-                asyncio.create_task(feed.run()),
-            ]
-            if isinstance(clock, SystemClock):
-                background.append(asyncio.create_task(clock.watch()))
-            if settings.webhook_dispatch:
-                background.append(asyncio.create_task(wiring.dispatcher.run()))
-            app.state.change_feed = feed
-            app.state.journal_feed = journal_feed
-            app.state.user_feed = user_feed
-            pauses = wiring.services.metrics.gc_pauses
-            pauses.install()
-            gc.set_threshold(*settings.gc_thresholds)
-            if settings.gc_freeze:
-                frozen = freeze_what_is_loaded()
-                log.debug("froze %d objects loaded at startup out of the GC's view", frozen)
-            yield
-        finally:
-            gc.set_threshold(*thresholds)  # the process may outlive this app (tests)
-            if pauses is not None:
-                pauses.remove()
-            for task in background:
-                task.cancel()
-                # A task that died of its own error must not stop the cleanup below.
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if wiring is not None:
-                with contextlib.suppress(Exception):
-                    await wiring.services.sessions.signals.close()
-                wiring.hub.close()
-                with contextlib.suppress(Exception):
-                    await wiring.sender.close()
-                with contextlib.suppress(Exception):
-                    await wiring.checkpointer.flush(everything=True)  # leave fresh counters
-            await client.close()
-            if supervisor is not None:
-                await asyncio.to_thread(supervisor.stop)
-            if embedded is not None:
-                await asyncio.to_thread(embedded.stop)
+        async with runtime(settings, clock) as parts:
+            yield {"runtime": parts}  # each request's `state.runtime`
 
     async def metrics(request: Request) -> Response:
-        rendered = request.app.state.wiring.services.metrics.render()
+        rendered = _runtime(request).wiring.services.metrics.render()
         return Response(rendered, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def health(request: Request) -> Response:
-        state = await request.app.state.probe.check(fresh=DATABASE.down)
+        state = await _runtime(request).probe.check(fresh=DATABASE.down)
         if state == "ok":
             DATABASE.recovered()
         return JSONResponse(
@@ -172,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
 
     async def export(request: Request) -> Response:
-        wiring = request.app.state.wiring
+        wiring = _runtime(request).wiring
         endpoints = ExportEndpoints(
             wiring.services.accounts, ExportService(wiring.sessions_repo, clock)
         )

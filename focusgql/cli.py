@@ -15,12 +15,10 @@ from focusgql import __version__
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from focusgql.auth import load_or_create_secret
+    from focusgql.essentials import open_essentials
     from focusgql.logs import log_config
     from focusgql.settings import Settings
     from focusgql.store.dblock import DatabaseInUse
-    from focusgql.store.mongo import EmbeddedServer
-    from focusgql.store.supervisor import Supervisor
 
     settings = Settings()
     config = log_config(settings.log_level, settings.log_format)
@@ -28,33 +26,21 @@ def _serve(args: argparse.Namespace) -> int:
     log = logging.getLogger("focusgql.cli")
     # Everything every worker must share is settled here, once, and handed to
     # the workers through the environment: the database and the signing key.
-    embedded = None
-    supervisor = None
-    if settings.mongodb_uri is None:
-        embedded = EmbeddedServer(
-            settings.data_dir / "db",
-            lock_wait=settings.embedded_lock_wait_seconds,
-            sync_on_commit=settings.embedded_sync_on_commit,
-        )
-        try:
-            embedded.start()
-        except DatabaseInUse as error:
-            log.error("%s", error)  # one line, not a traceback: the cause is elsewhere
-            return 1
-        os.environ["FOCUSGQL_MONGODB_URI"] = embedded.uri
-        # Here, in the process that owns the child, whatever the workers.
-        supervisor = Supervisor(embedded, settings.database)
-        supervisor.start()
+    # The embedded database (if any) is supervised here, in the process that
+    # owns the child, whatever the workers.
+    try:
+        essentials = open_essentials(settings)
+    except DatabaseInUse as error:
+        log.error("%s", error)  # one line, not a traceback: the cause is elsewhere
+        return 1
+    if essentials.embedded is not None:
+        os.environ["FOCUSGQL_MONGODB_URI"] = essentials.uri
+    if settings.jwt_secret is None:
+        os.environ["FOCUSGQL_JWT_SECRET"] = essentials.secret
     # uvicorn re-raises a SIGTERM after its graceful shutdown; with the default
     # disposition that ends the process before the `finally` below stops the
     # database, whose child would then hold its files for seconds more.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    if settings.jwt_secret is None:
-        os.environ["FOCUSGQL_JWT_SECRET"] = load_or_create_secret(settings.data_dir)
-        log.warning(
-            "FOCUSGQL_JWT_SECRET is not set: using a generated secret kept in %s",
-            settings.data_dir / "jwt-secret",
-        )
     try:
         uvicorn.run(
             "focusgql.app:create_app",
@@ -70,10 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
             ws_max_size=settings.ws_max_message_bytes,  # larger messages close with 1009
         )
     finally:
-        if supervisor is not None:
-            supervisor.stop()
-        if embedded is not None:
-            embedded.stop()
+        essentials.close()
     return 0
 
 
@@ -89,36 +72,32 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 async def _mint(email: str) -> str:
-    from focusgql.auth import TokenIssuer, load_or_create_secret
+    from focusgql.auth import TokenIssuer
     from focusgql.clock import SystemClock
+    from focusgql.domain.errors import BadUserInput
+    from focusgql.domain.user import normalize_email
+    from focusgql.essentials import open_essentials
     from focusgql.settings import Settings
-    from focusgql.store.mongo import EmbeddedServer, init_database, make_client
+    from focusgql.store.mongo import init_database, make_client
     from focusgql.store.users import MongoUserRepository
 
     settings = Settings()
-    embedded = None
-    uri = settings.mongodb_uri
-    if uri is None:
-        embedded = EmbeddedServer(settings.data_dir / "db")
-        embedded.start()
-        uri = embedded.uri
-    client = make_client(uri, settings.database_timeout_ms)
+    try:
+        address = normalize_email(email)
+    except BadUserInput:
+        raise SystemExit(f"no user with email {email}") from None  # none can have it
+    essentials = open_essentials(settings, serving=False)
+    client = make_client(essentials.uri, settings.database_timeout_ms)
     try:
         await init_database(client, settings.database)
-        found = await MongoUserRepository().credentials(email.strip().lower())
+        found = await MongoUserRepository().credentials(address)
         if found is None:
             raise SystemExit(f"no user with email {email}")
-        secret = (
-            settings.jwt_secret.get_secret_value()
-            if settings.jwt_secret
-            else load_or_create_secret(settings.data_dir)
-        )
-        issuer = TokenIssuer.from_settings(settings, secret)
+        issuer = TokenIssuer.from_settings(settings, essentials.secret)
         return issuer.issue(found[0].id, SystemClock().now(), found[0].token_generation)
     finally:
         await client.close()
-        if embedded is not None:
-            embedded.stop()
+        essentials.close()
 
 
 def _token(args: argparse.Namespace) -> int:

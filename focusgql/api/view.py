@@ -27,7 +27,7 @@ from strawberry.subscriptions import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 from strawberry.types import ExecutionResult
 
-from focusgql.api.context import Context, Services, bearer_token
+from focusgql.api.context import Context, bearer_token
 from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.httpstream import FRAMINGS, LineFeedSSE, stream_ticks
 from focusgql.api.ids import parse_session_id
@@ -49,6 +49,7 @@ from focusgql.api.ticking import TickingTransportWSHandler
 from focusgql.api.transport import is_subscription
 from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
 from focusgql.domain.errors import FocusError, Unauthenticated
+from focusgql.services.bundle import Services
 from focusgql.services.ports import Following, Frame
 from focusgql.settings import Settings
 

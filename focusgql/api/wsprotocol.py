@@ -16,7 +16,7 @@ and the legacy graphql-ws; these mixins add what they leave out:
   closed with 1013 "Try Again Later" (RFC 6455) rather than dropped;
 - a connection whose account is deleted is closed with 4403 "Forbidden:
   account deleted", and one whose token is revoked (sign out everywhere, a new
-  password) with 4403 "Forbidden: token revoked" (api/sockets.py).
+  password) with 4403 "Forbidden: token revoked" (services/sockets.py).
 """
 
 import asyncio
@@ -33,9 +33,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from focusgql.api.context import Context
-from focusgql.api.sockets import ACCOUNT_DELETED, CloseReason
 from focusgql.clock import Clock, Timer
 from focusgql.faults import DATABASE, is_outage
+from focusgql.services.sockets import ACCOUNT_DELETED, CloseReason
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def _rearm(
 
 
 def _track(handler: Any, close: Callable[[], Coroutine[Any, Any, None]]) -> str | None:
-    """Note the signed-in person's socket (api/sockets.py); who it is, if anyone."""
+    """Note the signed-in person's socket (services/sockets.py); who it is, if anyone."""
     context = handler.context
     user_id = context.known_user_id() if isinstance(context, Context) else None
     if handler.connection_acknowledged and user_id is not None:

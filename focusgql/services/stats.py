@@ -14,8 +14,9 @@ sessions themselves instead, the way it was done before the history existed
 (benchmarks compare the two; the figures are the same). A running session
 counts in `totalSessions` only.
 
-A running session whose abandon deadline has passed but which nobody has read
-since is ended first (`settle`), so it counts as the ended session it is.
+The running session is read through `read_running` (SessionService.running),
+which also ends one whose abandon deadline has passed unread: so a lapsed
+session counts as the ended session it is, not as running.
 """
 
 from collections import Counter, OrderedDict
@@ -57,9 +58,9 @@ class DayWithGoal:
     """Whether the whole day (every session, whatever the tag filter) met the goal."""
 
 
-Settle = Callable[[str], Awaitable[Frame | None]]
-"""End the user's running session if its abandon deadline has passed; the
-running session's frame, if one still runs."""
+ReadRunning = Callable[[str], Awaitable[Frame | None]]
+"""The user's running session's frame, if one still runs; one whose abandon
+deadline has passed is ended by the read."""
 
 
 T = TypeVar("T")
@@ -94,20 +95,20 @@ class StatsService:
         self,
         repo: SessionRepository,
         clock: Clock,
-        settle: Settle | None = None,
+        read_running: ReadRunning | None = None,
         users: UserRepository | None = None,
         *,
         from_history: bool = True,
     ) -> None:
         self.repo = repo
         self.clock = clock
-        self.settle = settle
+        self.read_running = read_running
         self.users = users
         self.from_history = from_history
         self._memo = _Memo()
 
     async def _running(self, user_id: str) -> Frame | None:
-        return await self.settle(user_id) if self.settle is not None else None
+        return await self.read_running(user_id) if self.read_running is not None else None
 
     async def for_user(self, user: User, tag: str | None = None) -> Stats:
         """Over all the user's sessions, or only those carrying `tag`."""
@@ -139,7 +140,7 @@ class StatsService:
         """One entry per day of first..last (inclusive) in the user's timezone,
         over the sessions carrying `tag` if one is given."""
         check_range(first, last)
-        await self._running(user.id)
+        await self._running(user.id)  # only to end a lapsed session, so its day counts it
         start, end = utc_span(first, last, user.zone)
         if not self.from_history:
             ended = await self.repo.ended_between(user.id, start, end, tag)
