@@ -6,8 +6,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -81,12 +81,22 @@ def free_port() -> int:
         return port
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """What the child runs before exec so that it gets SIGTERM when the thread
+    that started it ends (the whole process, killed or not, included); None
+    where the OS has no such thing. Looked up here, in the parent: the child
+    of a process with threads must not import or take locks before exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    prctl = ctypes.CDLL(None).prctl
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:  # pragma: no cover - runs in the child
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
 
 
 STOP_WAIT_SECONDS = 10.0
@@ -131,7 +141,7 @@ class EmbeddedServer:
         command = [
             sys.executable,
             "-m",
-            "secantus",
+            "focusgql.store.secantus_child",  # `-m secantus`, safe against a burst of SIGTERMs
             "--host",
             "127.0.0.1",
             "--port",
@@ -144,9 +154,10 @@ class EmbeddedServer:
         ]
         # Tie the server's life to ours where the OS allows: uvicorn re-raises a
         # SIGTERM after its graceful shutdown, so no `finally` of ours would run.
-        die_with_us = (
-            _die_with_parent if threading.current_thread() is threading.main_thread() else None
-        )
+        # From whichever thread starts it: the supervisor's restart, whose thread
+        # lives until the stop, included (a restarted child used to outlive a
+        # server killed with -9, holding its files).
+        die_with_us = _die_with_parent_hook()
         try:
             self._process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, preexec_fn=die_with_us

@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -42,3 +43,53 @@ async def test_a_killed_database_is_restarted_with_its_data(tmp_path: Path) -> N
         await client.close()
         await asyncio.to_thread(supervisor.stop)
         await asyncio.to_thread(server.stop)
+
+
+RESTARTED_BY_A_THREAD = """
+import sys, threading, time
+from focusgql.store.mongo import EmbeddedServer
+
+server = EmbeddedServer(sys.argv[1])
+# As the supervisor restarts it: from a thread of its own that lives on.
+threading.Thread(target=server.start, daemon=True).start()
+while server.pid is None or server.exit_code() is not None:
+    time.sleep(0.05)
+time.sleep(1)  # started: the port answers
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+async def test_a_database_started_by_a_thread_dies_with_its_killed_owner(
+    tmp_path: Path,
+) -> None:
+    owner = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        RESTARTED_BY_A_THREAD,
+        str(tmp_path / "db"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert owner.stdout is not None
+    try:
+        async with asyncio.timeout(60):
+            child = int(await owner.stdout.readline())
+        owner.kill()
+        await owner.wait()
+        async with asyncio.timeout(15):
+            while _alive(child):  # noqa: ASYNC110 - polling another process
+                await asyncio.sleep(0.1)
+    finally:
+        if owner.returncode is None:
+            owner.kill()
+            await owner.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # An exited child of a dead owner is reaped by init; until then a zombie.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
