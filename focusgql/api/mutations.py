@@ -2,7 +2,7 @@
 
 import dataclasses
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -31,9 +31,9 @@ KEY_DESCRIPTION = (
     "with a different request it is CONFLICT."
 )
 
-ClientMutationId = Annotated[Optional[str], strawberry.argument(description=KEY_DESCRIPTION)]
+ClientMutationId = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 SignalAt = Annotated[
-    Optional[datetime],
+    datetime | None,
     strawberry.argument(
         description=(
             "When it happened, by the client's clock, for a signal replayed from an "
@@ -49,7 +49,7 @@ SignalAt = Annotated[
     ),
 ]
 SignalId = Annotated[
-    Optional[str],
+    str | None,
     strawberry.argument(
         description="An id the client made for this signal (1 to 128 characters): the "
         "same id again counts once."

@@ -1,7 +1,7 @@
 """Query resolvers: parse, ask the service, map."""
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -29,7 +29,7 @@ from focusgql.domain.tags import normalize_tag
 from focusgql.services.ports import SessionFilter
 
 
-async def _node(ctx: Context, id: str) -> Optional[Node]:
+async def _node(ctx: Context, id: str) -> Node | None:
     """You, or one of your sessions; anything else (someone else's) is absent."""
     user = await ctx.current_user()
     if id == user.id:
@@ -60,13 +60,11 @@ class Query:
         description="Any object by its global id (Relay): you, or one of your sessions; "
         "null for anything else, another person's included."
     )
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Optional[Node]:
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         return await _node(info.context, id)
 
     @strawberry.field(description="node(id:) for each id, in order (at most 100).")
-    async def nodes(
-        self, info: Info[Context, None], ids: list[strawberry.ID]
-    ) -> list[Optional[Node]]:
+    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"at most {MAX_NODES} ids", field="ids")
         return [await _node(info.context, id) for id in ids]
@@ -84,8 +82,8 @@ class Query:
     async def webhook_deliveries(
         self,
         info: Info[Context, None],
-        webhook_id: Optional[strawberry.ID] = None,
-        status: Optional[WebhookDeliveryStatus] = None,
+        webhook_id: strawberry.ID | None = None,
+        status: WebhookDeliveryStatus | None = None,
         first: int = 50,
     ) -> list[WebhookDelivery]:
         ctx = info.context
@@ -98,7 +96,7 @@ class Query:
         return [WebhookDelivery.from_domain(d) for d in found]
 
     @strawberry.field(description="Your running (ACTIVE or PAUSED) session, if any.")
-    async def active_session(self, info: Info[Context, None]) -> Optional[FocusSession]:
+    async def active_session(self, info: Info[Context, None]) -> FocusSession | None:
         ctx = info.context
         found = await ctx.services.sessions.running(await ctx.current_user_id())
         return None if found is None else FocusSession.from_frame(found)
@@ -111,14 +109,14 @@ class Query:
         self,
         info: Info[Context, None],
         first: int = 20,
-        after: Optional[str] = None,
-        last: Optional[int] = None,
-        before: Optional[str] = None,
-        status: Optional[SessionStatus] = None,
-        started_after: Optional[datetime] = None,
-        started_before: Optional[datetime] = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: SessionStatus | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
         tag: Annotated[
-            Optional[str],
+            str | None,
             strawberry.argument(description="Only sessions carrying this tag (case-insensitive)."),
         ] = None,
     ) -> SessionConnection:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from fractions import Fraction
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -73,12 +73,12 @@ class Node:
 class FocusSession(Node):
     id: strawberry.ID
     target_minutes: int
-    content_id: Optional[str]
+    content_id: str | None
     tags: list[str] = strawberry.field(description="Lower-cased labels, in the order given.")
     status: SessionStatus
     started_at: datetime
-    ended_at: Optional[datetime]
-    paused_at: Optional[datetime] = strawberry.field(
+    ended_at: datetime | None
+    paused_at: datetime | None = strawberry.field(
         description="When the current pause began; null unless PAUSED."
     )
     elapsed_seconds: int = strawberry.field(
@@ -93,7 +93,7 @@ class FocusSession(Node):
     remaining_seconds: int = strawberry.field(
         description="max(0, targetMinutes * 60 - elapsedSeconds)."
     )
-    focus_score: Optional[int] = strawberry.field(description="The final score; null until ended.")
+    focus_score: int | None = strawberry.field(description="The final score; null until ended.")
     projected_focus_score: int = strawberry.field(
         description="The score the session would get if it ended now (its final score once ended)."
     )
@@ -104,10 +104,10 @@ class FocusSession(Node):
 
     idle_threshold_seconds: int
     last_activity_at: datetime
-    daily_goal_minutes: Optional[int] = strawberry.field(
+    daily_goal_minutes: int | None = strawberry.field(
         description="Your daily goal (0 for none), on sessionTicks frames; null elsewhere."
     )
-    today_focus_seconds: Optional[int] = strawberry.field(
+    today_focus_seconds: int | None = strawberry.field(
         description="On sessionTicks frames: today's focus seconds (your timezone) counting "
         "this session as if it ended now, for progress toward the daily goal; null elsewhere."
     )
@@ -157,10 +157,10 @@ class Stats:
     total_focus_seconds: int = strawberry.field(
         description="Sum of activeSeconds over ended sessions."
     )
-    average_focus_score: Optional[float] = strawberry.field(
+    average_focus_score: float | None = strawberry.field(
         description="Mean focusScore over ended sessions; null before the first."
     )
-    last_focus_score: Optional[int]
+    last_focus_score: int | None
     current_streak: int = strawberry.field(
         description="Consecutive local days with a COMPLETED session, ending today or yesterday."
     )
@@ -185,7 +185,7 @@ class DayStats:
         description="Sessions that ended this day (COMPLETED or ABANDONED)."
     )
     completed_sessions: int
-    average_focus_score: Optional[float] = strawberry.field(
+    average_focus_score: float | None = strawberry.field(
         description="Mean focusScore of the sessions that ended this day; null when none did."
     )
     goal_minutes: int = strawberry.field(description="Your daily goal (0 for none).")
@@ -214,7 +214,7 @@ class TagCount:
     sessions: int
 
 
-def _tag(tag: Optional[str]) -> Optional[str]:
+def _tag(tag: str | None) -> str | None:
     return None if tag is None else normalize_tag(tag)
 
 
@@ -222,7 +222,7 @@ def _tag(tag: Optional[str]) -> Optional[str]:
 class User(Node):
     id: strawberry.ID
     email: str
-    display_name: Optional[str]
+    display_name: str | None
     timezone: str = strawberry.field(description="IANA name; days for streaks are local to it.")
     created_at: datetime
     daily_goal_minutes: int = strawberry.field(
@@ -233,7 +233,7 @@ class User(Node):
         description="Totals and streaks, computed when asked; with `tag`, over the sessions "
         "carrying it."
     )
-    async def stats(self, info: Info[Context, None], tag: Optional[str] = None) -> Stats:
+    async def stats(self, info: Info[Context, None], tag: str | None = None) -> Stats:
         user = await info.context.current_user()
         stats = await info.context.services.stats.for_user(user, _tag(tag))
         return Stats(
@@ -261,7 +261,7 @@ class User(Node):
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
         tag: Annotated[
-            Optional[str],
+            str | None,
             strawberry.argument(description="Only the sessions carrying this tag."),
         ] = None,
     ) -> list[DayStats]:
@@ -296,13 +296,13 @@ class AuthPayload:
 @strawberry.type
 class PageInfo:
     has_next_page: bool
-    end_cursor: Optional[str]
+    end_cursor: str | None
     has_previous_page: bool = strawberry.field(
         default=False,
         description="Whether sessions come before this page (newer ones, the order being "
         "newest first): exact with last/before; with first/after, true after a cursor.",
     )
-    start_cursor: Optional[str] = strawberry.field(
+    start_cursor: str | None = strawberry.field(
         default=None, description="The first edge's cursor; null for an empty page."
     )
 
