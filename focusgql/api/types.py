@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
+from focusgql.api.permissions import signed_in, signed_in_user
 from focusgql.domain.daily import MAX_DAYS
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
 from focusgql.domain.session import Snapshot
@@ -231,10 +232,11 @@ class User(Node):
 
     @strawberry.field(
         description="Totals and streaks, computed when asked; with `tag`, over the sessions "
-        "carrying it."
+        "carrying it.",
+        extensions=[signed_in()],
     )
     async def stats(self, info: Info[Context, None], tag: str | None = None) -> Stats:
-        user = await info.context.current_user()
+        user = signed_in_user(info)
         stats = await info.context.services.stats.for_user(user, _tag(tag))
         return Stats(
             total_sessions=stats.total_sessions,
@@ -253,7 +255,8 @@ class User(Node):
         description=(
             "Your focus per local day (your timezone) from `from` to `to` inclusive, one entry "
             f"per day, oldest first; at most {MAX_DAYS} days."
-        )
+        ),
+        extensions=[signed_in()],
     )
     async def daily_stats(
         self,
@@ -265,13 +268,16 @@ class User(Node):
             strawberry.argument(description="Only the sessions carrying this tag."),
         ] = None,
     ) -> list[DayStats]:
-        user = await info.context.current_user()
+        user = signed_in_user(info)
         days = await info.context.services.stats.daily_with_goal(user, from_, to, _tag(tag))
         return [DayStats.from_domain(day) for day in days]
 
-    @strawberry.field(description="Your tags and on how many sessions each is, most used first.")
+    @strawberry.field(
+        description="Your tags and on how many sessions each is, most used first.",
+        extensions=[signed_in()],
+    )
     async def tags(self, info: Info[Context, None]) -> list[TagCount]:
-        user = await info.context.current_user()
+        user = signed_in_user(info)
         counts = await info.context.services.stats.tags(user)
         return [TagCount(tag=tag, sessions=count) for tag, count in counts]
 
