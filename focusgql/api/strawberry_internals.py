@@ -39,6 +39,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types import ExecutionContext
+from strawberry.types.field import StrawberryField
 
 # Strawberry's handler classes, under the names the project subclasses them by.
 TransportWSHandler = BaseGraphQLTransportWSHandler
@@ -60,6 +61,7 @@ __all__ = [
     "TransportWSHandler",
     "WSOperation",
     "core_schema",
+    "fields_of",
     "graphql_field_names",
     "passed_validation",
     "raw_socket",
@@ -149,11 +151,16 @@ def passed_validation(context: ExecutionContext) -> bool:
     return context.pre_execution_errors == []
 
 
+def fields_of(cls: type) -> list[StrawberryField]:
+    """The fields of a Strawberry type (or input), as Strawberry defined them."""
+    fields: list[StrawberryField] = cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    return fields
+
+
 def graphql_field_names(cls: type) -> dict[str, str]:
     """GraphQL field name -> Python attribute name, for a Strawberry type
     (auto camel case, unless the field names itself)."""
-    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
-    return {_graphql_name(field): str(field.python_name) for field in definition.fields}
+    return {_graphql_name(field): str(field.python_name) for field in fields_of(cls)}
 
 
 def _graphql_name(field: Any) -> str:

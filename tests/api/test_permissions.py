@@ -14,12 +14,8 @@ from strawberry.types.field import StrawberryField
 from focusgql.api.mutations import Mutation
 from focusgql.api.permissions import SignedIn
 from focusgql.api.queries import Query
+from focusgql.api.strawberry_internals import fields_of
 from focusgql.api.types import User
-
-
-def _fields(cls: type) -> list[StrawberryField]:
-    fields: list[StrawberryField] = cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
-    return fields
 
 
 def _signed_in(field: StrawberryField) -> bool:
@@ -43,7 +39,7 @@ def test_every_root_field_but_signing_up_and_in_needs_a_person() -> None:
     open_fields = {
         field.python_name
         for cls in (Query, Mutation)
-        for field in _fields(cls)
+        for field in fields_of(cls)
         if not _signed_in(field)
     }
     # nodes() checks its id count first, then signs in through node()'s own read.
@@ -52,11 +48,11 @@ def test_every_root_field_but_signing_up_and_in_needs_a_person() -> None:
 
 def test_a_resolver_reading_the_person_has_the_permission() -> None:
     for cls in (Query, Mutation, User):
-        for field in _fields(cls):
+        for field in fields_of(cls):
             if _reads_the_person(field):
                 assert _signed_in(field), f"{cls.__name__}.{field.python_name}"
 
 
 def test_your_stats_and_tags_need_you_signed_in() -> None:
-    signed_in = {field.python_name for field in _fields(User) if _signed_in(field)}
+    signed_in = {field.python_name for field in fields_of(User) if _signed_in(field)}
     assert signed_in == {"stats", "daily_stats", "tags"}
