@@ -115,10 +115,6 @@ class TokenIssuer:
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM, headers={"kid": self.key_id})
 
-    def read(self, token: str, now: datetime) -> str:
-        """The user id a valid token names; Unauthenticated otherwise."""
-        return self.verify(token, now).subject
-
     def verify(self, token: str, now: datetime) -> VerifiedToken:
         """The valid token's subject and how long it stays valid; Unauthenticated otherwise."""
         try:

@@ -42,6 +42,10 @@ class Context:
     async def current_user_id(self) -> str:
         return (await self.current_user()).id
 
+    def known_user(self) -> User | None:
+        """Who is signed in, if already read (after a SignedIn permission, say)."""
+        return self._user
+
     def known_user_id(self) -> str | None:
         """Who is signed in, if that is known without a read (a WebSocket after
         its connection_init); None otherwise."""

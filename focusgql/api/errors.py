@@ -3,9 +3,9 @@
 import logging
 
 from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from focusgql.api.strawberry_internals import RewrittenErrors
 from focusgql.domain.errors import FocusError, Unavailable
 from focusgql.faults import DATABASE, RETRY_AFTER_SECONDS, is_outage
 
@@ -66,10 +66,10 @@ def classify(error: GraphQLError) -> GraphQLError:
     return _with_code(error, "INTERNAL", "Unexpected error.")
 
 
-class CodedErrors(MaskErrors):
+class CodedErrors(RewrittenErrors):
     """Strawberry's MaskErrors, deciding per error what the client may read."""
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+    def rewrite(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         coded = [classify(error) for error in errors]
         metrics = getattr(
             getattr(self.execution_context.context, "services", None), "metrics", None

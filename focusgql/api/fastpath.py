@@ -36,6 +36,7 @@ from graphql import (
 )
 from graphql import GraphQLSchema as CoreSchema
 
+from focusgql.api.strawberry_internals import graphql_field_names
 from focusgql.api.types import FRAME_FIELDS, FocusSession
 from focusgql.services.ports import Frame
 
@@ -76,8 +77,7 @@ def _literal(value: object) -> str:
 
 def _readers(core: CoreSchema) -> dict[str, Reader]:
     """GraphQL leaf field name -> its JSON text off a frame."""
-    definition = FocusSession.__strawberry_definition__  # type: ignore[attr-defined]
-    python_names = {_graphql_name(field): field.python_name for field in definition.fields}
+    python_names = graphql_field_names(FocusSession)
     object_type = core.get_type("FocusSession")
     assert isinstance(object_type, GraphQLObjectType)
     readers: dict[str, Reader] = {}
@@ -94,13 +94,6 @@ def _reader(read: Callable[[Frame], object]) -> Reader:
         return _literal(read(frame))
 
     return text
-
-
-def _graphql_name(field: Any) -> str:
-    if field.graphql_name:
-        return str(field.graphql_name)
-    head, *rest = str(field.python_name).split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 # eq=False: a plan is a key of every frame's cache of encodings, and the plan

@@ -6,7 +6,8 @@ The same live hub and the same compiled payloads as the socket's fast path
 written as pre-serialized JSON in the stream's framing, with no GraphQL
 execution per tick. The framing is byte for byte what Strawberry's own
 transports write (strawberry/http/streaming.py; SSE with LF line ends, see
-LineFeedSSE), which serve every other subscription; a test compares the two.
+LineFeedSSE in api/strawberry_internals.py), which serve every other
+subscription; a test compares the two.
 
 Heartbeats keep proxies and load balancers from closing a quiet stream; the
 headers ask them not to buffer it.
@@ -20,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from starlette.types import Receive, Send
-from strawberry.http.streaming import SSETransport
 
 from focusgql.api.ticking import _TickSender
 from focusgql.clock import Clock
@@ -53,18 +53,6 @@ def _part(body: str) -> str:
         "\r\nContent-Type: application/json; charset=utf-8\r\n"
         f"Content-Length: {len(body.encode())}\r\n\r\n{body}\r\n--graphql"
     )
-
-
-class LineFeedSSE(SSETransport):
-    """Strawberry's SSE with LF line ends, which the SSE standard allows as well
-    as CRLF: urql's parser splits events on a blank line of LFs only, and with
-    CRLF never sees one."""
-
-    def encode_event(self, event: str, data: str | None = None) -> str:
-        return super().encode_event(event, data).replace("\r\n", "\n")
-
-    def encode_comment(self, comment: str) -> str:
-        return super().encode_comment(comment).replace("\r\n", "\n")
 
 
 SSE = Framing(

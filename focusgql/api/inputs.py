@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import Optional
 
 import strawberry
 
@@ -27,7 +26,7 @@ def _range(bounds: tuple[int, int]) -> str:
 class RegisterInput:
     email: str
     password: str = strawberry.field(description=f"{_range(PASSWORD_LENGTH_RANGE)} characters.")
-    display_name: Optional[str] = None
+    display_name: str | None = None
     timezone: str = strawberry.field(
         default="UTC", description="IANA timezone for daily streaks, e.g. Europe/Paris."
     )
@@ -35,9 +34,9 @@ class RegisterInput:
 
 @strawberry.input
 class UpdateProfileInput:
-    display_name: Optional[str] = None
-    timezone: Optional[str] = None
-    daily_goal_minutes: Optional[int] = strawberry.field(
+    display_name: str | None = None
+    timezone: str | None = None
+    daily_goal_minutes: int | None = strawberry.field(
         default=None,
         description="Focus minutes aimed for each local day: "
         f"{GOAL_MINUTES_RANGE[0]} (none) to {GOAL_MINUTES_RANGE[1]}.",
@@ -47,17 +46,17 @@ class UpdateProfileInput:
 @strawberry.input
 class CreateSessionInput:
     target_minutes: int = strawberry.field(description=f"{_range(TARGET_MINUTES_RANGE)}.")
-    content_id: Optional[str] = strawberry.field(
+    content_id: str | None = strawberry.field(
         default=None,
         description=f"What the person is focusing on; up to {CONTENT_ID_MAX_LENGTH} characters.",
     )
-    idle_threshold_seconds: Optional[int] = strawberry.field(
+    idle_threshold_seconds: int | None = strawberry.field(
         default=None,
         description="Seconds without activity before ticks count as idle: "
         f"{_range(IDLE_THRESHOLD_RANGE)}; the server default ({DEFAULT_IDLE_THRESHOLD}) "
         "when omitted.",
     )
-    tags: Optional[list[str]] = strawberry.field(
+    tags: list[str] | None = strawberry.field(
         default=None,
         description=f"Up to {MAX_TAGS} labels of 1 to {TAG_MAX_LENGTH} characters; "
         "trimmed, case-insensitive "
@@ -67,12 +66,12 @@ class CreateSessionInput:
 
 @strawberry.input
 class UpdateSessionInput:
-    target_minutes: Optional[int] = None
-    content_id: Optional[str] = None
-    status: Optional[SessionStatus] = strawberry.field(
+    target_minutes: int | None = None
+    content_id: str | None = None
+    status: SessionStatus | None = strawberry.field(
         default=None, description="PAUSED pauses, ACTIVE resumes; end with endSession."
     )
-    tags: Optional[list[str]] = strawberry.field(
+    tags: list[str] | None = strawberry.field(
         default=None,
         description="Replaces the session's tags (an empty list clears them). The only "
         "change an ended session accepts.",
@@ -91,7 +90,7 @@ class SignalInput:
     at: datetime = strawberry.field(
         description="When it happened, by the client's clock (see recordActivity's `at`)."
     )
-    signal_id: Optional[str] = strawberry.field(
+    signal_id: str | None = strawberry.field(
         default=None,
         description=f"An id the client made for it ({_range(SIGNAL_ID_LENGTH_RANGE)} "
         "characters): the same id "

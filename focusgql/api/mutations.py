@@ -2,9 +2,10 @@
 
 import dataclasses
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import strawberry
+from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
 from focusgql.api.context import Context
@@ -16,6 +17,7 @@ from focusgql.api.inputs import (
     UpdateProfileInput,
     UpdateSessionInput,
 )
+from focusgql.api.permissions import signed_in, signed_in_id, signed_in_user
 from focusgql.api.ratelimit import RateLimit
 from focusgql.api.types import AuthPayload, FocusSession, SessionStatus, User
 from focusgql.api.webhooks import CreatedWebhookPayload
@@ -31,9 +33,9 @@ KEY_DESCRIPTION = (
     "with a different request it is CONFLICT."
 )
 
-ClientMutationId = Annotated[Optional[str], strawberry.argument(description=KEY_DESCRIPTION)]
+ClientMutationId = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 SignalAt = Annotated[
-    Optional[datetime],
+    datetime | None,
     strawberry.argument(
         description=(
             "When it happened, by the client's clock, for a signal replayed from an "
@@ -49,12 +51,19 @@ SignalAt = Annotated[
     ),
 ]
 SignalId = Annotated[
-    Optional[str],
+    str | None,
     strawberry.argument(
         description="An id the client made for this signal (1 to 128 characters): the "
         "same id again counts once."
     ),
 ]
+
+
+def _signed_in_and_limited() -> list[FieldExtension]:
+    """A signed-in person's mutation, rate limited. The last extension runs first
+    (Strawberry wraps in list order): the address is counted before the token is
+    checked, as RateLimit always has."""
+    return [signed_in(), RateLimit("mutation")]
 
 
 def _keys(ctx: Context) -> Idempotency:
@@ -69,27 +78,27 @@ class Mutation:
         description="Create an account and sign in.", extensions=[RateLimit("register")]
     )
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
-        signed_in = await info.context.services.accounts.register(
+        account = await info.context.services.accounts.register(
             input.email, input.password, input.display_name, input.timezone
         )
-        return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
+        return AuthPayload(token=account.token, user=User.from_domain(account.user))
 
     @strawberry.mutation(
         description="Sign in; the token goes in 'Authorization: Bearer'.",
         extensions=[RateLimit("login")],
     )
     async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
-        signed_in = await info.context.services.accounts.login(email, password)
-        return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
+        account = await info.context.services.accounts.login(email, password)
+        return AuthPayload(token=account.token, user=User.from_domain(account.user))
 
     @strawberry.mutation(
         description="Change your display name, timezone or daily goal.",
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def update_profile(self, info: Info[Context, None], input: UpdateProfileInput) -> User:
         ctx = info.context
         user = await ctx.services.accounts.update_profile(
-            await ctx.current_user(), input.display_name, input.timezone, input.daily_goal_minutes
+            signed_in_user(info), input.display_name, input.timezone, input.daily_goal_minutes
         )
         ctx.sign_in_connection(user)
         await ctx.services.sessions.goal_changed(user.id)
@@ -100,11 +109,11 @@ class Mutation:
             "Delete your account and everything of yours (sessions, webhooks), confirmed "
             "with your password; your tokens stop working and your open sockets close."
         ),
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def delete_account(self, info: Info[Context, None], password: str) -> strawberry.ID:
         ctx = info.context
-        user = await ctx.current_user()
+        user = signed_in_user(info)
         with ctx.services.sockets.answering(ctx.request):
             await ctx.services.accounts.delete_account(user, password)
             ctx.services.sockets.close_user(user.id, asking=ctx.request)
@@ -116,11 +125,11 @@ class Mutation:
             "is UNAUTHENTICATED from now on, and your open sockets, on every server, "
             "close within a second (4403). Sign in again to go on."
         ),
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def sign_out_everywhere(self, info: Info[Context, None]) -> bool:
         ctx = info.context
-        user = await ctx.current_user()
+        user = signed_in_user(info)
         with ctx.services.sockets.answering(ctx.request):
             await ctx.services.accounts.sign_out_everywhere(user)
         return True
@@ -131,22 +140,22 @@ class Mutation:
             "it revokes every token you hold and closes your sockets; the answer carries "
             "a fresh token for this device."
         ),
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def change_password(
         self, info: Info[Context, None], current_password: str, new_password: str
     ) -> AuthPayload:
         ctx = info.context
-        user = await ctx.current_user()
+        user = signed_in_user(info)
         with ctx.services.sockets.answering(ctx.request):
-            signed_in = await ctx.services.accounts.change_password(
+            account = await ctx.services.accounts.change_password(
                 user, current_password, new_password
             )
-        return AuthPayload(token=signed_in.token, user=User.from_domain(signed_in.user))
+        return AuthPayload(token=account.token, user=User.from_domain(account.user))
 
     @strawberry.mutation(
         description="Start a session; a running one ends as ABANDONED.",
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def create_session(
         self,
@@ -155,7 +164,7 @@ class Mutation:
         client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
-        user_id = await ctx.current_user_id()
+        user_id = signed_in_id(info)
         created = await _keys(ctx).frame(
             user_id,
             client_mutation_id,
@@ -173,7 +182,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change target or content, or pause (PAUSED) / resume (ACTIVE).",
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def update_session(
         self,
@@ -189,7 +198,7 @@ class Mutation:
             status=input.status.to_domain() if input.status else None,
             tags=input.tags,
         )
-        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        user_id, session_id = signed_in_id(info), parse_session_id(id)
         updated = await _keys(ctx).frame(
             user_id,
             client_mutation_id,
@@ -200,7 +209,7 @@ class Mutation:
         return FocusSession.from_frame(updated)
 
     @strawberry.mutation(
-        description="End a running session and score it.", extensions=[RateLimit("mutation")]
+        description="End a running session and score it.", extensions=_signed_in_and_limited()
     )
     async def end_session(
         self,
@@ -210,7 +219,7 @@ class Mutation:
         client_mutation_id: ClientMutationId = None,
     ) -> FocusSession:
         ctx = info.context
-        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        user_id, session_id = signed_in_id(info), parse_session_id(id)
         ended = await _keys(ctx).frame(
             user_id,
             client_mutation_id,
@@ -222,7 +231,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Delete a session; stats read as if it never existed.",
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def delete_session(
         self,
@@ -231,7 +240,7 @@ class Mutation:
         client_mutation_id: ClientMutationId = None,
     ) -> strawberry.ID:
         ctx = info.context
-        user_id, session_id = await ctx.current_user_id(), parse_session_id(id)
+        user_id, session_id = signed_in_id(info), parse_session_id(id)
         deleted = await _keys(ctx).session_id(
             user_id,
             client_mutation_id,
@@ -245,29 +254,29 @@ class Mutation:
         description="Register an endpoint for your sessions' events (session.started, "
         "session.paused, session.resumed, session.ended), signed per Standard Webhooks; "
         "the answer holds the signing secret, shown only this once.",
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def create_webhook(
         self, info: Info[Context, None], url: str, events: list[str]
     ) -> CreatedWebhookPayload:
         ctx = info.context
-        created = await ctx.services.webhook_service().create(
-            await ctx.current_user_id(), url, events
-        )
+        created = await ctx.services.webhook_service().create(signed_in_id(info), url, events)
         return CreatedWebhookPayload.from_domain(created)
 
     @strawberry.mutation(
         description="Delete one of your webhooks and its deliveries; nothing more is sent to it.",
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def delete_webhook(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
         ctx = info.context
         deleted = await ctx.services.webhook_service().delete(
-            await ctx.current_user_id(), parse_webhook_id(id)
+            signed_in_id(info), parse_webhook_id(id)
         )
         return strawberry.ID(deleted)
 
-    @strawberry.mutation(description="Report mouse or keyboard activity in the session.")
+    @strawberry.mutation(
+        description="Report mouse or keyboard activity in the session.", extensions=[signed_in()]
+    )
     async def record_activity(
         self,
         info: Info[Context, None],
@@ -276,7 +285,7 @@ class Mutation:
         signal_id: SignalId = None,
     ) -> FocusSession:
         ctx = info.context
-        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        user_id, sid = signed_in_id(info), parse_session_id(session_id)
         if at is None and signal_id is None:
             updated = await ctx.services.sessions.record_activity(user_id, sid)
         else:
@@ -284,7 +293,10 @@ class Mutation:
             updated = await ctx.services.sessions.replay_signals(user_id, sid, [replayed])
         return FocusSession.from_frame(updated)
 
-    @strawberry.mutation(description="Report that the person left the tab (counts while ACTIVE).")
+    @strawberry.mutation(
+        description="Report that the person left the tab (counts while ACTIVE).",
+        extensions=[signed_in()],
+    )
     async def record_tab_switch(
         self,
         info: Info[Context, None],
@@ -293,7 +305,7 @@ class Mutation:
         signal_id: SignalId = None,
     ) -> FocusSession:
         ctx = info.context
-        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        user_id, sid = signed_in_id(info), parse_session_id(session_id)
         if at is None and signal_id is None:
             updated = await ctx.services.sessions.record_tab_switch(user_id, sid)
         else:
@@ -309,13 +321,13 @@ class Mutation:
             "All or nothing: the first signal refused is a BAD_USER_INPUT naming its "
             "`index` and `rule`, and none counts."
         ),
-        extensions=[RateLimit("mutation")],
+        extensions=_signed_in_and_limited(),
     )
     async def record_signals(
         self, info: Info[Context, None], session_id: strawberry.ID, signals: list[SignalInput]
     ) -> FocusSession:
         ctx = info.context
-        user_id, sid = await ctx.current_user_id(), parse_session_id(session_id)
+        user_id, sid = signed_in_id(info), parse_session_id(session_id)
         if len(signals) > MAX_SIGNALS_PER_CALL:
             raise BadUserInput(f"at most {MAX_SIGNALS_PER_CALL} signals per call", field="signals")
         queue = [

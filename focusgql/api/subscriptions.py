@@ -1,7 +1,6 @@
 """Subscription resolvers: live session snapshots."""
 
 from collections.abc import AsyncGenerator
-from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -35,7 +34,7 @@ class Subscription:
     )
     async def my_session(
         self, info: Info[Context, None]
-    ) -> AsyncGenerator[Optional[FocusSession], None]:
+    ) -> AsyncGenerator[FocusSession | None, None]:
         ctx = info.context
         persons = ctx.services.persons
         assert persons is not None, "bootstrap wires mySession's followers"

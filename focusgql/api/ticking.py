@@ -21,10 +21,6 @@ from typing import Any
 from graphql import GraphQLError
 from pymongo.errors import PyMongoError
 from starlette.websockets import WebSocketDisconnect
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-)
 
 from focusgql.api.context import Context
 from focusgql.api.errors import classify
@@ -32,6 +28,7 @@ from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.ids import parse_session_id
 from focusgql.api.personticks import PersonSender
 from focusgql.api.signalpath import SignalAnswers
+from focusgql.api.strawberry_internals import TransportWSHandler, WSOperation, raw_socket
 from focusgql.api.wsprotocol import transport_message_problem
 from focusgql.corked import Push, listen_of, push_of
 from focusgql.domain.errors import FocusError
@@ -114,13 +111,20 @@ class _TickSender:
             self.ended.set_result(sent_final)
 
 
-class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+def _retrieve_outcome(task: asyncio.Task[None]) -> None:
+    """A signal task's exception, taken so asyncio does not warn that it was
+    never retrieved (as Strawberry does for its own tasks)."""
+    if not task.cancelled():
+        task.exception()
+
+
+class TickingTransportWSHandler(TransportWSHandler[Context, None]):
     _signals: dict[str, asyncio.Task[None] | None] | None = None
     """Compiled mutations being answered, by id (not in Strawberry's operations)."""
 
     @property
     def _socket(self) -> Any:
-        return self.websocket.ws  # type: ignore[attr-defined]
+        return raw_socket(self)
 
     @functools.cached_property
     def _push(self) -> Push | None:
@@ -218,7 +222,7 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return await super().handle_subscribe(message)
         task = asyncio.create_task(self._answer(answers, plan, session_id, identifier))
         self._signals[identifier] = task
-        task.add_done_callback(self._task_done)
+        task.add_done_callback(_retrieve_outcome)
 
     async def _answer(
         self, answers: SignalAnswers, plan: TickPlan, session_id: str, identifier: str
@@ -245,7 +249,7 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         task = asyncio.create_task(self._send(identifier, texts))
         if self._signals is not None:
             self._signals[identifier] = task
-        task.add_done_callback(self._task_done)
+        task.add_done_callback(_retrieve_outcome)
 
     async def _send(self, identifier: str, texts: list[str]) -> None:
         try:
@@ -260,7 +264,7 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self._signals is not None:
             self._signals.pop(identifier, None)
 
-    async def run_operation(self, operation: Operation[Context, None]) -> None:
+    async def run_operation(self, operation: WSOperation[Context, None]) -> None:
         plans: TickPlans | None = getattr(self.view, "tick_plans", None)
         plan = plans.get(operation.query, operation.operation_name) if plans else None
         if plans is not None and plan is not None and plan.follows_person:
@@ -307,7 +311,7 @@ class TickingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             sender.stop()
 
     async def _follow_person(
-        self, operation: Operation[Context, None], plans: TickPlans, plan: TickPlan
+        self, operation: WSOperation[Context, None], plans: TickPlans, plan: TickPlan
     ) -> None:
         """A compiled `mySession`: frames encoded as `sessionTicks`' are, from
         the same channels; it runs until the client completes it."""

@@ -26,6 +26,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from focusgql.api.negotiation import wants_stream
+from focusgql.api.strawberry_internals import (
+    passed_validation,
+    skip_validation,
+    use_parsed_document,
+)
 
 MESSAGE = (
     "subscriptions run over a WebSocket at /graphql (protocol graphql-transport-ws), "
@@ -88,7 +93,7 @@ class DocumentCache(SchemaExtension):
         context = self.execution_context
         if context.query is not None:
             with contextlib.suppress(GraphQLError):
-                context.graphql_document = _parse(context.query, **context.parse_options)
+                use_parsed_document(context, _parse(context.query, **context.parse_options))
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -96,9 +101,9 @@ class DocumentCache(SchemaExtension):
         clean = _validated.setdefault(context.schema, OrderedDict())
         query = context.query or ""
         if query in clean:
-            context.pre_execution_errors = []  # Strawberry then skips validation
+            skip_validation(context)
         yield
-        if context.pre_execution_errors == [] and query not in clean:
+        if passed_validation(context) and query not in clean:
             clean[query] = None
             if len(clean) > VALIDATED_MAX:
                 clean.popitem(last=False)

@@ -4,12 +4,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from fractions import Fraction
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from focusgql.api.context import Context
+from focusgql.api.permissions import signed_in, signed_in_user
 from focusgql.domain.daily import MAX_DAYS
 from focusgql.domain.scoring import ScoreBreakdown as DomainBreakdown
 from focusgql.domain.session import Snapshot
@@ -73,12 +74,12 @@ class Node:
 class FocusSession(Node):
     id: strawberry.ID
     target_minutes: int
-    content_id: Optional[str]
+    content_id: str | None
     tags: list[str] = strawberry.field(description="Lower-cased labels, in the order given.")
     status: SessionStatus
     started_at: datetime
-    ended_at: Optional[datetime]
-    paused_at: Optional[datetime] = strawberry.field(
+    ended_at: datetime | None
+    paused_at: datetime | None = strawberry.field(
         description="When the current pause began; null unless PAUSED."
     )
     elapsed_seconds: int = strawberry.field(
@@ -93,7 +94,7 @@ class FocusSession(Node):
     remaining_seconds: int = strawberry.field(
         description="max(0, targetMinutes * 60 - elapsedSeconds)."
     )
-    focus_score: Optional[int] = strawberry.field(description="The final score; null until ended.")
+    focus_score: int | None = strawberry.field(description="The final score; null until ended.")
     projected_focus_score: int = strawberry.field(
         description="The score the session would get if it ended now (its final score once ended)."
     )
@@ -104,10 +105,10 @@ class FocusSession(Node):
 
     idle_threshold_seconds: int
     last_activity_at: datetime
-    daily_goal_minutes: Optional[int] = strawberry.field(
+    daily_goal_minutes: int | None = strawberry.field(
         description="Your daily goal (0 for none), on sessionTicks frames; null elsewhere."
     )
-    today_focus_seconds: Optional[int] = strawberry.field(
+    today_focus_seconds: int | None = strawberry.field(
         description="On sessionTicks frames: today's focus seconds (your timezone) counting "
         "this session as if it ended now, for progress toward the daily goal; null elsewhere."
     )
@@ -157,10 +158,10 @@ class Stats:
     total_focus_seconds: int = strawberry.field(
         description="Sum of activeSeconds over ended sessions."
     )
-    average_focus_score: Optional[float] = strawberry.field(
+    average_focus_score: float | None = strawberry.field(
         description="Mean focusScore over ended sessions; null before the first."
     )
-    last_focus_score: Optional[int]
+    last_focus_score: int | None
     current_streak: int = strawberry.field(
         description="Consecutive local days with a COMPLETED session, ending today or yesterday."
     )
@@ -185,7 +186,7 @@ class DayStats:
         description="Sessions that ended this day (COMPLETED or ABANDONED)."
     )
     completed_sessions: int
-    average_focus_score: Optional[float] = strawberry.field(
+    average_focus_score: float | None = strawberry.field(
         description="Mean focusScore of the sessions that ended this day; null when none did."
     )
     goal_minutes: int = strawberry.field(description="Your daily goal (0 for none).")
@@ -214,7 +215,7 @@ class TagCount:
     sessions: int
 
 
-def _tag(tag: Optional[str]) -> Optional[str]:
+def _tag(tag: str | None) -> str | None:
     return None if tag is None else normalize_tag(tag)
 
 
@@ -222,7 +223,7 @@ def _tag(tag: Optional[str]) -> Optional[str]:
 class User(Node):
     id: strawberry.ID
     email: str
-    display_name: Optional[str]
+    display_name: str | None
     timezone: str = strawberry.field(description="IANA name; days for streaks are local to it.")
     created_at: datetime
     daily_goal_minutes: int = strawberry.field(
@@ -231,10 +232,11 @@ class User(Node):
 
     @strawberry.field(
         description="Totals and streaks, computed when asked; with `tag`, over the sessions "
-        "carrying it."
+        "carrying it.",
+        extensions=[signed_in()],
     )
-    async def stats(self, info: Info[Context, None], tag: Optional[str] = None) -> Stats:
-        user = await info.context.current_user()
+    async def stats(self, info: Info[Context, None], tag: str | None = None) -> Stats:
+        user = signed_in_user(info)
         stats = await info.context.services.stats.for_user(user, _tag(tag))
         return Stats(
             total_sessions=stats.total_sessions,
@@ -253,7 +255,8 @@ class User(Node):
         description=(
             "Your focus per local day (your timezone) from `from` to `to` inclusive, one entry "
             f"per day, oldest first; at most {MAX_DAYS} days."
-        )
+        ),
+        extensions=[signed_in()],
     )
     async def daily_stats(
         self,
@@ -261,17 +264,20 @@ class User(Node):
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
         tag: Annotated[
-            Optional[str],
+            str | None,
             strawberry.argument(description="Only the sessions carrying this tag."),
         ] = None,
     ) -> list[DayStats]:
-        user = await info.context.current_user()
+        user = signed_in_user(info)
         days = await info.context.services.stats.daily_with_goal(user, from_, to, _tag(tag))
         return [DayStats.from_domain(day) for day in days]
 
-    @strawberry.field(description="Your tags and on how many sessions each is, most used first.")
+    @strawberry.field(
+        description="Your tags and on how many sessions each is, most used first.",
+        extensions=[signed_in()],
+    )
     async def tags(self, info: Info[Context, None]) -> list[TagCount]:
-        user = await info.context.current_user()
+        user = signed_in_user(info)
         counts = await info.context.services.stats.tags(user)
         return [TagCount(tag=tag, sessions=count) for tag, count in counts]
 
@@ -296,13 +302,13 @@ class AuthPayload:
 @strawberry.type
 class PageInfo:
     has_next_page: bool
-    end_cursor: Optional[str]
+    end_cursor: str | None
     has_previous_page: bool = strawberry.field(
         default=False,
         description="Whether sessions come before this page (newer ones, the order being "
         "newest first): exact with last/before; with first/after, true after a cursor.",
     )
-    start_cursor: Optional[str] = strawberry.field(
+    start_cursor: str | None = strawberry.field(
         default=None, description="The first edge's cursor; null for an empty page."
     )
 

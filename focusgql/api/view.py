@@ -1,6 +1,5 @@
 """The Strawberry ASGI view: builds the context, authenticates WebSockets, applies limits."""
 
-import functools
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -14,8 +13,6 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.base import BaseView
-from strawberry.http.streaming import HTTPStreamTransport, MultipartSubscriptionTransport
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import (
@@ -24,12 +21,11 @@ from strawberry.subscriptions import (
     GRAPHQL_WS_PROTOCOL,
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 from strawberry.types import ExecutionResult
 
 from focusgql.api.context import Context, bearer_token
 from focusgql.api.fastpath import TickPlan, TickPlans
-from focusgql.api.httpstream import FRAMINGS, LineFeedSSE, stream_ticks
+from focusgql.api.httpstream import FRAMINGS, stream_ticks
 from focusgql.api.ids import parse_session_id
 from focusgql.api.jsonbody import decode_request_json
 from focusgql.api.negotiation import (
@@ -45,6 +41,15 @@ from focusgql.api.persisted import (
     load_manifest,
 )
 from focusgql.api.signalpath import SignalAnswers, TokenCache
+from focusgql.api.strawberry_internals import (
+    HTTPStreamTransport,
+    LineFeedSSE,
+    MultipartSubscriptionTransport,
+    core_schema,
+    set_stream_heartbeat,
+    stream_transport_for,
+    transport_ws_error,
+)
 from focusgql.api.ticking import TickingTransportWSHandler
 from focusgql.api.transport import is_subscription
 from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
@@ -115,8 +120,7 @@ class _PersistedWS(TickingTransportWSHandler):
             try:
                 query = documents.resolve(payload)
             except PersistedQueryError as error:
-                refusal = ErrorMessage(id=message["id"], type="error", payload=[error.formatted()])
-                await self.send_message(refusal)
+                await self.send_message(transport_ws_error(message["id"], [error.formatted()]))
                 return
             if query is not None and query != payload.get("query"):
                 message = {**message, "payload": {**payload, "query": query}}
@@ -169,12 +173,13 @@ class FocusGraphQL(GraphQL[Context, None]):
             ),
         )
         self.stream_heartbeat_seconds = limits.stream_heartbeat_seconds
+        set_stream_heartbeat(self, limits.stream_heartbeat_seconds)
         trusted = load_manifest(limits.trusted_documents) if limits.trusted_documents else None
         self.persisted = PersistedDocuments(trusted)
         self.services = services
         self.clock = services.accounts.clock
         self.tick_plans = TickPlans(
-            schema._schema,  # type: ignore[attr-defined]
+            core_schema(schema),
             max_aliases=limits.max_aliases,
             max_tokens=limits.max_query_tokens,
         )
@@ -290,7 +295,7 @@ class FocusGraphQL(GraphQL[Context, None]):
         request to Strawberry (errors included: it reports them as the resolver)."""
         if not wants_stream(request.headers.get("accept")):
             return False
-        transport = self._get_stream_transport_from_headers(request.headers)
+        transport = stream_transport_for(self, request.headers)
         framing = FRAMINGS.get(transport.protocol) if transport is not None else None
         token = bearer_token(request.headers.get("authorization"))
         compiled = self._compiled(body)
@@ -320,13 +325,6 @@ class FocusGraphQL(GraphQL[Context, None]):
         except FocusError:
             return False  # raised before anything was sent (see stream_ticks)
         return True
-
-    @functools.cached_property
-    def _stream_transport_map(self) -> dict[str, HTTPStreamTransport]:
-        transports: dict[str, HTTPStreamTransport] = BaseView._stream_transport_map.func(self)  # type: ignore[attr-defined]
-        for transport in transports.values():
-            transport.heartbeat_interval = self.stream_heartbeat_seconds
-        return transports
 
     async def _answer_signal(self, request: Request, body: bytes, send: Send) -> bool:
         """Answer a compiled recordActivity / recordTabSwitch POST; False to leave

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import Optional
 
 import strawberry
 
@@ -66,18 +65,18 @@ class WebhookDelivery:
     payload: str = strawberry.field(description="The JSON body sent.")
     status: WebhookDeliveryStatus
     attempts: int
-    response_code: Optional[int] = strawberry.field(
+    response_code: int | None = strawberry.field(
         description="The HTTP status of the latest attempt; null before one, or when it got none."
     )
-    error: Optional[str] = strawberry.field(
+    error: str | None = strawberry.field(
         description="Why the latest attempt got no HTTP status (timeout, refused address...)."
     )
     created_at: datetime = strawberry.field(description="When the event happened.")
-    last_attempt_at: Optional[datetime]
-    next_attempt_at: Optional[datetime] = strawberry.field(
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = strawberry.field(
         description="When the next attempt is due while PENDING; null otherwise."
     )
-    delivered_at: Optional[datetime]
+    delivered_at: datetime | None
 
     @classmethod
     def from_domain(cls, d: Delivery) -> "WebhookDelivery":

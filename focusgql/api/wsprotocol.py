@@ -27,12 +27,9 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.errors import PyMongoError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from focusgql.api.context import Context
+from focusgql.api.strawberry_internals import LegacyWSHandler, TransportWSHandler
 from focusgql.clock import Clock, Timer
 from focusgql.faults import DATABASE, is_outage
 from focusgql.services.sockets import ACCOUNT_DELETED, CloseReason
@@ -167,7 +164,7 @@ def _untrack(handler: Any, user_id: str | None) -> None:
         context.services.sockets.discard(user_id, context.request)
 
 
-class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
+class TransportWSGuard(TransportWSHandler[Context, None]):
     """graphql-transport-ws: message validation, token expiry, account deletion."""
 
     _expiry: _Expiry | None = None
@@ -213,7 +210,7 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
-class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
+class LegacyWSGuard(LegacyWSHandler[Context, None]):
     """Legacy graphql-ws: message validation, an init timeout, token expiry and
     account deletion."""
 

@@ -77,7 +77,6 @@ class Page:
 class SessionEdit:
     target_minutes: int | None = None
     content_id: str | None = None
-    clear_content_id: bool = False
     status: Status | None = None
     tags: list[str] | None = None
     """The new set of tags (replacing the old), or None to keep them."""
@@ -371,7 +370,6 @@ class SessionService:
             tags is not None
             and edit.target_minutes is None
             and edit.content_id is None
-            and not edit.clear_content_id
             and edit.status is None
         )
 
@@ -390,11 +388,7 @@ class SessionService:
                     timeline = timeline.resume(now)
             except InvalidTransition as error:  # pragma: no cover - guarded above
                 raise _transition(error) from error
-            content_id = session.content_id
-            if edit.clear_content_id:
-                content_id = None
-            elif edit.content_id is not None:
-                content_id = edit.content_id
+            content_id = session.content_id if edit.content_id is None else edit.content_id
             resumed = timeline.status is not session.status and timeline.status is Status.ACTIVE
             return replace(
                 session,

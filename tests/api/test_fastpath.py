@@ -9,9 +9,10 @@ from websockets.typing import Subprotocol
 
 from focusgql.api.fastpath import TickPlans
 from focusgql.api.schema import build_schema
+from focusgql.api.strawberry_internals import core_schema
 from tests.support import Client, ManualClock, RunningServer
 
-LEAVES = sorted(TickPlans(build_schema()._schema).readers)
+LEAVES = sorted(TickPlans(core_schema(build_schema())).readers)
 
 
 def random_selection(rng: random.Random) -> str:
@@ -69,7 +70,7 @@ async def test_fast_and_normal_paths_agree_on_random_selections(
 
 
 def test_only_plain_scalar_tick_selections_take_the_fast_path() -> None:
-    plans = TickPlans(build_schema()._schema)
+    plans = TickPlans(core_schema(build_schema()))
     fast = [
         'subscription { sessionTicks(sessionId: "x") { elapsedSeconds } }',
         "subscription S($id: ID!) { t: sessionTicks(sessionId: $id) { a: id status } }",
@@ -87,7 +88,7 @@ def test_only_plain_scalar_tick_selections_take_the_fast_path() -> None:
 
 
 def test_selections_over_the_limits_are_left_to_strawberry() -> None:
-    plans = TickPlans(build_schema()._schema, max_aliases=10, max_tokens=60)
+    plans = TickPlans(core_schema(build_schema()), max_aliases=10, max_tokens=60)
     ten = " ".join(f"a{i}: id" for i in range(10))
     eleven = " ".join(f"a{i}: id" for i in range(11))
     assert plans.get(f'subscription {{ sessionTicks(sessionId: "x") {{ {ten} }} }}', None)

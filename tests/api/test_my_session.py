@@ -14,6 +14,7 @@ from websockets.typing import Subprotocol
 
 from focusgql.api.fastpath import TickPlans
 from focusgql.api.schema import build_schema
+from focusgql.api.strawberry_internals import core_schema
 from tests.api.test_fastpath import first_message, payload, random_selection
 from tests.api.test_http_subscriptions import SSE, Events
 from tests.support import Client, ManualClock, RunningServer, create_session
@@ -152,7 +153,7 @@ async def test_my_session_needs_a_signed_in_socket(server: RunningServer) -> Non
 
 
 def test_plain_my_session_selections_are_compiled() -> None:
-    plans = TickPlans(build_schema()._schema)
+    plans = TickPlans(core_schema(build_schema()))
     plan = plans.get(COMPILED, None)
     assert plan is not None and plan.follows_person and not plan.is_mutation
     assert plans.get(EXECUTED, None) is None

@@ -17,6 +17,7 @@ from websockets.typing import Subprotocol
 
 from focusgql.api.fastpath import TickPlans
 from focusgql.api.schema import build_schema
+from focusgql.api.strawberry_internals import core_schema
 from tests.domain.oracle import Event, Kind, Oracle
 from tests.support import Client, GraphQLError, ManualClock, RunningServer, create_session
 
@@ -178,7 +179,7 @@ async def test_a_batch_is_all_or_nothing(alice: Client, bob: Client, clock: Manu
 
 
 def test_signals_with_at_or_an_id_leave_the_compiled_path() -> None:
-    plans = TickPlans(build_schema()._schema)
+    plans = TickPlans(core_schema(build_schema()))
     assert plans.get('mutation { recordActivity(sessionId: "x") { idleSeconds } }', None)
     for extra in ('at: "2026-03-02T09:00:00Z"', 'signalId: "a"'):
         query = f'mutation {{ recordActivity(sessionId: "x", {extra}) {{ idleSeconds }} }}'

@@ -15,6 +15,7 @@ from websockets.typing import Subprotocol
 
 from focusgql.api.fastpath import TickPlans
 from focusgql.api.schema import build_schema
+from focusgql.api.strawberry_internals import core_schema
 from tests.support import Client, RunningServer, create_session
 
 FIELDS = "id status elapsedSeconds activeSeconds idleSeconds isIdle tabSwitches asOf"
@@ -31,7 +32,7 @@ def documents(field: str) -> tuple[str, str]:
 
 
 def test_the_plain_document_is_compiled_and_the_fragment_is_not() -> None:
-    plans = TickPlans(build_schema()._schema)
+    plans = TickPlans(core_schema(build_schema()))
     for field in ("recordActivity", "recordTabSwitch"):
         plain, fragment = documents(field)
         plan = plans.get(plain, None)
