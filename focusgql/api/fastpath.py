@@ -37,7 +37,7 @@ from graphql import (
 from graphql import GraphQLSchema as CoreSchema
 
 from focusgql.api.types import FRAME_FIELDS, FocusSession
-from focusgql.services.ports import Frame
+from focusgql.services.frames import Frame
 
 MAX_SELECTIONS = 64
 CACHE_SIZE = 256

@@ -26,7 +26,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import PyMongoError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -35,7 +34,8 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from focusgql.api.context import Context
 from focusgql.api.sockets import ACCOUNT_DELETED, CloseReason
 from focusgql.clock import Clock, Timer
-from focusgql.faults import DATABASE, is_outage
+from focusgql.domain.errors import DatabaseUnavailable
+from focusgql.faults import DATABASE
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +185,7 @@ class TransportWSGuard(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except PyMongoError as error:
-            if not is_outage(error):
-                raise
+        except DatabaseUnavailable as error:
             DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return
@@ -248,9 +246,7 @@ class LegacyWSGuard(BaseGraphQLWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except PyMongoError as error:
-            if not is_outage(error):
-                raise
+        except DatabaseUnavailable as error:
             DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return
