@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check focusgql tests bench scripts
 	$(BIN)/ruff format --check focusgql tests bench scripts
 	$(BIN)/mypy focusgql tests scripts
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix focusgql tests bench scripts

@@ -1,31 +1,20 @@
-"""Which database errors mean the database is away or stalled (UNAVAILABLE, not a
-bug), and how their coming and going is logged."""
+"""How the database's coming and going is logged.
+
+Which driver errors mean an outage is the store's to say (store/failures.py):
+it raises DatabaseUnavailable for those and DatabaseError for the rest, each
+chained from the driver's error, which the lines here name.
+"""
 
 import logging
 from time import monotonic
 
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
-
-RETRY_AFTER_SECONDS = 1
-"""What an UNAVAILABLE answer suggests waiting: each retry costs at most one
-deadline (FOCUSGQL_DATABASE_TIMEOUT_MS), and an outage can end any second."""
+from focusgql.domain.errors import DatabaseError, DatabaseUnavailable
 
 
-FAILING_CODES = frozenset({1, 14031})
-"""InternalError (what SecantusDB answers once WiredTiger has panicked, as it
-does when its disk fills) and OutOfDiskSpace (MongoDB's): the database's
-fault, not the request's."""
-
-
-def is_outage(error: BaseException) -> bool:
-    # A stalled server raises NetworkTimeout (a ConnectionFailure); a deadline
-    # spent before a command could go out, or the server's maxTimeMS, raises
-    # ExecutionTimeout, which is an OperationFailure: both carry `timeout`.
-    if isinstance(error, ConnectionFailure):
-        return True
-    if isinstance(error, OperationFailure) and error.code in FAILING_CODES:
-        return True
-    return isinstance(error, PyMongoError) and error.timeout
+def driver_error(error: BaseException) -> BaseException:
+    """The driver's error behind a store's DatabaseError (what a log line names)."""
+    cause = error.__cause__
+    return cause if isinstance(error, DatabaseError) and cause is not None else error
 
 
 class Outage:
@@ -44,15 +33,16 @@ class Outage:
     def down(self) -> bool:
         return self.since is not None
 
-    def failed(self, error: BaseException, where: str) -> None:
+    def failed(self, error: DatabaseUnavailable, where: str) -> None:
         self.failures += 1
         if self.since is None:
             self.since = monotonic()
+            cause = driver_error(error)
             self.log.warning(
                 "database unavailable (%s in %s: %s); answering UNAVAILABLE and retrying",
-                type(error).__name__,
+                type(cause).__name__,
                 where,
-                _brief(error),
+                _brief(cause),
             )
 
     def recovered(self) -> None:
@@ -96,14 +86,16 @@ class Retries:
         self._failing = False
 
     def failed(self, error: BaseException) -> None:
-        if is_outage(error):
+        if isinstance(error, DatabaseUnavailable):
             self.outage.failed(error, self.where)
             return
         if self._failing:
             return
         self._failing = True
-        if isinstance(error, PyMongoError):
-            self.log.warning("%s unavailable (%s); retrying", self.where, _brief(error))
+        if isinstance(error, DatabaseError):
+            self.log.warning(
+                "%s unavailable (%s); retrying", self.where, _brief(driver_error(error))
+            )
         else:
             self.log.error("%s failed; retrying", self.where, exc_info=error)
 

@@ -3,11 +3,24 @@
 import logging
 
 import pytest
-from pymongo.errors import NetworkTimeout, OperationFailure
+from pymongo.errors import NetworkTimeout, OperationFailure, PyMongoError
 
+from focusgql.domain.errors import DatabaseUnavailable
 from focusgql.faults import Outage, Retries
+from focusgql.store.failures import translated
 
 log = logging.getLogger("tests.faults")
+
+
+def raised(error: PyMongoError) -> BaseException:
+    """What the store raises for the driver's `error` (store/failures.py)."""
+    return translated(error)
+
+
+def outage_of(error: PyMongoError) -> DatabaseUnavailable:
+    domain = raised(error)
+    assert isinstance(domain, DatabaseUnavailable)
+    return domain
 
 
 def records(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, bool]]:
@@ -21,9 +34,9 @@ def test_an_outage_met_many_times_is_one_warning_then_one_info(
     outage = Outage(log)
     loops = [Retries(name, log, outage) for name in ("checkpoint", "reaper")]
     for _ in range(50):
-        outage.failed(NetworkTimeout("timed out"), "a request")
+        outage.failed(outage_of(NetworkTimeout("timed out")), "a request")
         for loop in loops:
-            loop.failed(NetworkTimeout("timed out"))
+            loop.failed(raised(NetworkTimeout("timed out")))
     assert outage.down
     for _ in range(3):
         for loop in loops:
@@ -60,7 +73,9 @@ def test_a_refusal_by_the_database_is_one_warning_without_a_traceback(
     caplog.set_level(logging.INFO)
     loop = Retries("change stream", log, Outage(log))
     for _ in range(20):
-        loop.failed(OperationFailure("$changeStream is only supported on replica sets", 40573))
+        loop.failed(
+            raised(OperationFailure("$changeStream is only supported on replica sets", 40573))
+        )
     seen = records(caplog)
     assert len(seen) == 1 and seen[0][0] == "WARNING" and not seen[0][2], seen
     assert seen[0][1].startswith("change stream unavailable (")
@@ -72,7 +87,7 @@ def test_only_a_write_ends_an_outage(caplog: pytest.LogCaptureFixture) -> None:
     outage = Outage(log)
     reader = Retries("reaper", log, outage, writes=False)
     writer = Retries("checkpoint", log, outage)
-    writer.failed(NetworkTimeout("timed out"))
+    writer.failed(raised(NetworkTimeout("timed out")))
     reader.succeeded()
     assert outage.down
     writer.succeeded()

@@ -6,8 +6,8 @@ from graphql.error import GraphQLError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from focusgql.api.strawberry_internals import RewrittenErrors
-from focusgql.domain.errors import FocusError, Unavailable
-from focusgql.faults import DATABASE, RETRY_AFTER_SECONDS, is_outage
+from focusgql.domain.errors import DatabaseUnavailable, FocusError
+from focusgql.faults import DATABASE
 
 log = logging.getLogger("focusgql.errors")
 
@@ -41,16 +41,10 @@ def _with_code(
 
 def classify(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    if isinstance(original, DatabaseUnavailable):
+        DATABASE.failed(original, "a request")
     if isinstance(original, FocusError):
         return _with_code(error, original.code)
-    if original is not None and is_outage(original):
-        DATABASE.failed(original, "a request")
-        return _with_code(
-            error,
-            Unavailable.code,
-            "the database is unavailable; try again",
-            retryAfter=RETRY_AFTER_SECONDS,
-        )
     if isinstance(original, InvalidOperationTypeError | CannotGetOperationTypeError):
         # e.g. a mutation sent over the legacy graphql-ws protocol, which only
         # carries subscriptions here: use graphql-transport-ws or HTTP for those.

@@ -38,7 +38,7 @@ from graphql import GraphQLSchema as CoreSchema
 
 from focusgql.api.strawberry_internals import graphql_field_names
 from focusgql.api.types import FRAME_FIELDS, FocusSession
-from focusgql.services.ports import Frame
+from focusgql.services.frames import Frame
 
 MAX_SELECTIONS = 64
 CACHE_SIZE = 256

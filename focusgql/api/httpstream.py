@@ -24,7 +24,8 @@ from starlette.types import Receive, Send
 
 from focusgql.api.ticking import _TickSender
 from focusgql.clock import Clock
-from focusgql.services.ports import Following, Frame
+from focusgql.services.frames import Frame
+from focusgql.services.ports import FollowHandle
 
 NO_BUFFERING = {"cache-control": "no-cache, no-transform", "x-accel-buffering": "no"}
 
@@ -90,7 +91,7 @@ async def _disconnected(receive: Receive) -> None:
 
 async def stream_ticks(
     framing: Framing,
-    follow: Callable[[Callable[[Frame], None]], Awaitable[Following]],
+    follow: Callable[[Callable[[Frame], None]], Awaitable[FollowHandle]],
     encode: Callable[[Frame], str],
     receive: Receive,
     send: Send,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from focusgql.domain.errors import BadUserInput
 from focusgql.domain.session import FocusSession
-from focusgql.services.ports import PageCursor
+from focusgql.services.records import PageCursor
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 MAX_CURSOR_LENGTH = 200  # ours are about 52 characters

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocketDisconnect
 
+from focusgql.services.frames import Frame
 from focusgql.services.persons import PersonMailbox
-from focusgql.services.ports import Frame
 
 
 class PersonSender:

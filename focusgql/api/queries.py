@@ -27,7 +27,7 @@ from focusgql.api.types import (
 from focusgql.api.webhooks import Webhook, WebhookDelivery, WebhookDeliveryStatus
 from focusgql.domain.errors import BadUserInput, NotFound
 from focusgql.domain.tags import normalize_tag
-from focusgql.services.ports import SessionFilter
+from focusgql.services.records import SessionFilter
 
 
 async def _node(ctx: Context, id: str) -> Node | None:

@@ -14,16 +14,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from pymongo.errors import PyMongoError
-
 from focusgql.api.fastpath import TickPlan, TickPlans
 from focusgql.api.ids import parse_session_id
 from focusgql.clock import Clock
-from focusgql.domain.errors import FocusError, Unavailable
-from focusgql.faults import DATABASE, RETRY_AFTER_SECONDS, is_outage
+from focusgql.domain.errors import DatabaseError, DatabaseUnavailable, FocusError, Unavailable
+from focusgql.faults import DATABASE, driver_error
 from focusgql.metrics import Metrics
 from focusgql.services.accounts import AccountService
-from focusgql.services.ports import Frame
+from focusgql.services.frames import Frame
 from focusgql.services.ratelimit import RateLimiter
 from focusgql.services.sessions import SessionService
 from focusgql.services.signals import Signal
@@ -89,19 +87,18 @@ class SignalAnswers:
         return self.plans.encode(plan, done.result())
 
     def _failure(self, plan: TickPlan, error: BaseException) -> str:
+        # Before FocusError: the store's DatabaseUnavailable is one too.
+        if isinstance(error, DatabaseError):
+            if isinstance(error, DatabaseUnavailable):
+                DATABASE.failed(error, "a signal")
+            else:
+                log.warning("signal failed: %s", type(driver_error(error)).__name__)
+            unavailable = DatabaseUnavailable()
+            self.metrics.errors.labels(unavailable.code).inc()
+            return plan.error_payload(unavailable)
         if isinstance(error, FocusError):
             self.metrics.errors.labels(error.code).inc()
             return plan.error_payload(error)
-        if isinstance(error, PyMongoError):
-            if is_outage(error):
-                DATABASE.failed(error, "a signal")
-            else:
-                log.warning("signal failed: %s", type(error).__name__)
-            unavailable = Unavailable(
-                "the database is unavailable; try again", retryAfter=RETRY_AFTER_SECONDS
-            )
-            self.metrics.errors.labels(unavailable.code).inc()
-            return plan.error_payload(unavailable)
         log.error("unexpected error answering %s", plan.field, exc_info=error)
         self.metrics.errors.labels("INTERNAL").inc()
         return plan.error_payload(FocusError("Unexpected error."))

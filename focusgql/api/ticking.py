@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import GraphQLError
-from pymongo.errors import PyMongoError
 from starlette.websockets import WebSocketDisconnect
 
 from focusgql.api.context import Context
@@ -31,8 +30,8 @@ from focusgql.api.signalpath import SignalAnswers
 from focusgql.api.strawberry_internals import TransportWSHandler, WSOperation, raw_socket
 from focusgql.api.wsprotocol import transport_message_problem
 from focusgql.corked import Push, listen_of, push_of
-from focusgql.domain.errors import FocusError
-from focusgql.services.ports import Frame
+from focusgql.domain.errors import DatabaseError, FocusError
+from focusgql.services.frames import Frame
 
 
 class _TickSender:
@@ -293,13 +292,14 @@ class TickingTransportWSHandler(TransportWSHandler[Context, None]):
             following = await self.context.services.sessions.follow(
                 user_id, parse_session_id(session_id), sender.deliver, plan.shows_activity_time
             )
+        except DatabaseError as error:
+            # Answer now (before FocusError: DatabaseUnavailable is one): running
+            # it again would wait out another server selection.
+            coded = classify(GraphQLError(str(error), original_error=error))
+            return await operation.send_initial_errors([coded])
         except FocusError:
             # Strawberry reports it exactly as the resolver would.
             return await super().run_operation(operation)
-        except PyMongoError as error:
-            # Answer now: running it again would wait out another server selection.
-            coded = classify(GraphQLError(str(error), original_error=error))
-            return await operation.send_initial_errors([coded])
         try:
             sender.release()
             if await sender.ended:
@@ -337,11 +337,11 @@ class TickingTransportWSHandler(TransportWSHandler[Context, None]):
         try:
             user_id = await self.context.current_user_id()
             following = await persons.follow(user_id, sender.deliver, plan.shows_activity_time)
-        except FocusError:
-            return await super().run_operation(operation)
-        except PyMongoError as error:
+        except DatabaseError as error:
             coded = classify(GraphQLError(str(error), original_error=error))
             return await operation.send_initial_errors([coded])
+        except FocusError:
+            return await super().run_operation(operation)
         try:
             sender.release()
             await sender.ended

@@ -17,7 +17,8 @@ from focusgql.domain.session import Snapshot
 from focusgql.domain.tags import normalize_tag
 from focusgql.domain.timeline import Status
 from focusgql.domain.user import User as DomainUser
-from focusgql.services.ports import Frame, SessionFilter
+from focusgql.services.frames import Frame
+from focusgql.services.records import SessionFilter
 from focusgql.services.stats import DayWithGoal
 
 

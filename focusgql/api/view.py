@@ -53,9 +53,10 @@ from focusgql.api.strawberry_internals import (
 from focusgql.api.ticking import TickingTransportWSHandler
 from focusgql.api.transport import is_subscription
 from focusgql.api.wsprotocol import LegacyWSGuard, TransportWSGuard
-from focusgql.domain.errors import FocusError, Unauthenticated
+from focusgql.domain.errors import DatabaseError, FocusError, Unauthenticated
 from focusgql.services.bundle import Services
-from focusgql.services.ports import Following, Frame
+from focusgql.services.frames import Frame
+from focusgql.services.ports import FollowHandle
 from focusgql.settings import Settings
 
 # GraphiQL from files vendored in the package (static/vendor/graphiql), not from a CDN.
@@ -307,7 +308,7 @@ class FocusGraphQL(GraphQL[Context, None]):
             signed_in = await self.services.accounts.sign_in_with_token(token)
             session = parse_session_id(session_id)
 
-            async def follow(sink: Callable[[Frame], None]) -> Following:
+            async def follow(sink: Callable[[Frame], None]) -> FollowHandle:
                 return await self.services.sessions.follow(
                     signed_in.user.id, session, sink, plan.shows_activity_time
                 )
@@ -322,7 +323,11 @@ class FocusGraphQL(GraphQL[Context, None]):
                 clock=self.clock,
                 valid_until=signed_in.valid_until,
             )
-        except FocusError:
+        except FocusError as error:
+            if isinstance(error, DatabaseError):
+                # The store's DatabaseUnavailable: it propagates, as the driver's
+                # own error did before the store translated it.
+                raise
             return False  # raised before anything was sent (see stream_ticks)
         return True
 

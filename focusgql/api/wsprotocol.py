@@ -26,12 +26,11 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import PyMongoError
-
 from focusgql.api.context import Context
 from focusgql.api.strawberry_internals import LegacyWSHandler, TransportWSHandler
 from focusgql.clock import Clock, Timer
-from focusgql.faults import DATABASE, is_outage
+from focusgql.domain.errors import DatabaseUnavailable
+from focusgql.faults import DATABASE
 from focusgql.services.sockets import ACCOUNT_DELETED, CloseReason
 
 log = logging.getLogger(__name__)
@@ -182,9 +181,7 @@ class TransportWSGuard(TransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except PyMongoError as error:
-            if not is_outage(error):
-                raise
+        except DatabaseUnavailable as error:
             DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return
@@ -245,9 +242,7 @@ class LegacyWSGuard(LegacyWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         try:
             await super().handle_connection_init(message)
-        except PyMongoError as error:
-            if not is_outage(error):
-                raise
+        except DatabaseUnavailable as error:
             DATABASE.failed(error, "a WebSocket sign-in (closed 1013)")
             await self.websocket.close(*TRY_AGAIN)
             return

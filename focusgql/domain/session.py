@@ -169,3 +169,23 @@ def check_content_id(value: str | None) -> str | None:
             field="contentId",
         )
     return value
+
+
+def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
+    """Whether `candidate` is a later state of the session than `current`, so
+    that states arriving in any order (this process's writes, another's
+    through the change stream) settle on the newest: an end always wins over
+    a running state, then the higher storage revision, and at the same
+    revision the one that includes more stored signals."""
+    if current.status.is_running and not candidate.status.is_running:
+        return True  # an end (or a delete) always wins
+    if candidate.status.is_running != current.status.is_running:
+        return False
+    if candidate.version != current.version:
+        return candidate.version > current.version
+    # The same stored revision: newer if it includes more journalled signals.
+    return _signals_in(candidate) > _signals_in(current)
+
+
+def _signals_in(session: FocusSession) -> int:
+    return sum(seq + 1 for _, seq in session.journal_marks)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from focusgql.auth import DUMMY_HASH, TokenIssuer, hash_password, verify_password
 from focusgql.clock import Clock
-from focusgql.domain.errors import BadUserInput, Conflict, Unauthenticated
+from focusgql.domain.errors import BadUserInput, Conflict, EmailTaken, Unauthenticated
 from focusgql.domain.goals import check_daily_goal
 from focusgql.domain.user import (
     PASSWORD_LENGTH_RANGE,
@@ -18,7 +18,7 @@ from focusgql.domain.user import (
     check_timezone,
     normalize_email,
 )
-from focusgql.services.ports import EmailTaken, UserRepository
+from focusgql.services.ports import UserRepository
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from focusgql.clock import Clock
-from focusgql.domain.session import FocusSession
+from focusgql.domain.session import FocusSession, is_newer
 from focusgql.faults import Retries
-from focusgql.services.live import is_newer
 from focusgql.services.ports import SessionRepository
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pymongo.errors import PyMongoError
-
 from focusgql.clock import Clock
+from focusgql.domain.errors import DatabaseError, DatabaseUnavailable
 from focusgql.domain.webhooks import next_attempt
-from focusgql.faults import DATABASE, Retries, is_outage
+from focusgql.faults import DATABASE, Retries, driver_error
 from focusgql.services.outbox import (
     Delivery,
     DeliveryStatus,
@@ -140,12 +139,14 @@ class Dispatcher:
         for delivery in deliveries:
             try:
                 await self.attempt(delivery)
-            except PyMongoError as error:
+            except DatabaseError as error:
                 # Its lease runs out and it is claimed again, by whoever is first.
-                if is_outage(error):
+                if isinstance(error, DatabaseUnavailable):
                     DATABASE.failed(error, "webhook dispatch")
                 else:
-                    log.warning("recording a webhook attempt failed: %s", type(error).__name__)
+                    log.warning(
+                        "recording a webhook attempt failed: %s", type(driver_error(error)).__name__
+                    )
 
     async def attempt(self, delivery: Delivery) -> None:
         webhook = await self.webhooks.get(delivery.webhook_id)

@@ -9,7 +9,9 @@ from datetime import timedelta
 from focusgql.clock import Clock
 from focusgql.domain.errors import Conflict
 from focusgql.domain.idempotency import KEY_FIELD, KEY_LIFETIME, check_key, fingerprint
-from focusgql.services.ports import Answer, Frame, IdempotencyStore
+from focusgql.services.frames import Frame
+from focusgql.services.ports import IdempotencyStore
+from focusgql.services.records import Answer
 
 PENDING_POLL_SECONDS = 0.05
 PENDING_WAIT_SECONDS = 5.0

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 from focusgql.clock import Clock, Timer
 from focusgql.domain.goals import GoalBaseline
-from focusgql.domain.session import FocusSession
-from focusgql.services.ports import Frame, Sink
+from focusgql.domain.session import FocusSession, is_newer
+from focusgql.services.frames import Frame, Sink
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +41,6 @@ each a timer of its own; a tick is at most this much later instead."""
 say) many ticks are overdue at once; the rest wait for the next turn of the
 event loop, so the sends started so far run first and their frames die young
 instead of thousands piling up (and being promoted) before any is sent."""
-
-
-def is_newer(candidate: FocusSession, current: FocusSession) -> bool:
-    if current.status.is_running and not candidate.status.is_running:
-        return True  # an end (or a delete) always wins
-    if candidate.status.is_running != current.status.is_running:
-        return False
-    if candidate.version != current.version:
-        return candidate.version > current.version
-    # The same stored revision: newer if it includes more journalled signals.
-    return _signals_in(candidate) > _signals_in(current)
-
-
-def _signals_in(session: FocusSession) -> int:
-    return sum(seq + 1 for _, seq in session.journal_marks)
 
 
 def shows_only_activity_time(old: FocusSession, new: FocusSession, now: datetime) -> bool:

@@ -17,7 +17,8 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any
 
 from focusgql.domain.errors import NotFound
-from focusgql.services.ports import Following, Frame
+from focusgql.services.frames import Frame
+from focusgql.services.ports import FollowHandle
 from focusgql.services.sessions import SessionService
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class PersonFollowing:
         self.last: str | None = None
         """The last session attached, so a start heard twice (from this
         process and from the change stream) is followed once."""
-        self._inner: Following | None = None
+        self._inner: FollowHandle | None = None
         self.closed = False
 
     def close(self) -> None:

@@ -1,96 +1,30 @@
-"""What the services need from storage and the live hub; `store/` and `live` implement these."""
+"""What the services need from storage and the live hub, as Protocols: `store/`
+and services/live.py implement these. The values they pass are in
+services/records.py and services/frames.py; their errors in domain/errors.py.
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+Every store method raises DatabaseUnavailable (an outage) or DatabaseError
+(any other failure of the database) rather than the driver's errors.
+"""
+
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from focusgql.domain.daily import EndedSession
 from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.history import EndedRecord
-from focusgql.domain.session import FocusSession, Snapshot, snapshot
-from focusgql.domain.streaks import Completed
-from focusgql.domain.timeline import Status
+from focusgql.domain.session import FocusSession
 from focusgql.domain.user import User
+from focusgql.services.frames import Sink
 from focusgql.services.outbox import OutboxEvent
-
-
-class Frame:
-    """A session and its counters at one instant: what a read or a tick shows.
-
-    One frame is built per session per tick and shared by all its watchers;
-    `encoded` caches its serialized forms so each is built once too.
-    """
-
-    __slots__ = ("encoded", "goal", "session", "snapshot")
-
-    def __init__(
-        self, session: FocusSession, snapshot: Snapshot, goal: GoalBaseline | None = None
-    ) -> None:
-        self.session = session
-        self.snapshot = snapshot
-        self.goal = goal
-        """Set on live frames: what today's goal progress adds this session to."""
-        self.encoded: dict[object, str] = {}
-
-    @classmethod
-    def at(cls, session: FocusSession, now: datetime, goal: GoalBaseline | None = None) -> "Frame":
-        return cls(session, snapshot(session, now), goal)
-
-    @property
-    def goal_progress(self) -> int | None:
-        """Today's focus seconds with this session counted as if it ended now."""
-        goal = self.goal
-        return None if goal is None else goal.progress(self.snapshot.active, self.snapshot.at)
-
-
-Sink = Callable[[Frame], None]
-"""Where the live hub pushes a watched session's frames."""
-
-
-class RunningSessionExists(Exception):
-    """The user already has a running session (the store's unique index said so)."""
-
-
-class EmailTaken(Exception):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class SignalEntry:
-    """One session's signals in one commit window, as the journal stores them."""
-
-    session_id: str
-    activity: bool
-    tab_switches: int
-
-
-@dataclass(frozen=True, slots=True)
-class SessionFilter:
-    status: Status | None = None
-    started_after: datetime | None = None
-    started_before: datetime | None = None
-    tag: str | None = None
-    """Only sessions carrying this (normalized) tag."""
-
-
-@dataclass(frozen=True, slots=True)
-class PageCursor:
-    """Position after which a newest-first page continues."""
-
-    started_at: datetime
-    session_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class SessionTotals:
-    total_sessions: int
-    ended_sessions: int
-    completed_sessions: int
-    total_focus_seconds: int
-    score_sum: int
-    last_focus_score: int | None
-    completed: Sequence[Completed]
+from focusgql.services.records import (
+    Answer,
+    KeyedRequest,
+    PageCursor,
+    SessionFilter,
+    SessionTotals,
+    SignalEntry,
+)
 
 
 class SessionRepository(Protocol):
@@ -251,7 +185,9 @@ class UserRepository(Protocol):
         ...
 
 
-class LiveHub(Protocol):
+class LiveUpdates(Protocol):
+    """The live hub as the services use it (services/live.py's LiveHub)."""
+
     def watched_ids(self) -> list[str]: ...
 
     def known(self, session_id: str) -> FocusSession | None:
@@ -276,7 +212,7 @@ class LiveHub(Protocol):
         sink: Sink,
         shows_activity_time: bool = True,
         goal: GoalBaseline | None = None,
-    ) -> "Following":
+    ) -> "FollowHandle":
         """`sink` gets a frame at once, then one on every tick and change, the
         last being the ended session's, until the following is closed; unless
         `shows_activity_time`, not for an activity that changes no counter.
@@ -284,21 +220,10 @@ class LiveHub(Protocol):
         ...
 
 
-class Following(Protocol):
+class FollowHandle(Protocol):
+    """One follower's place on the hub (services/live.py's Following)."""
+
     def close(self) -> None: ...
-
-
-Answer = Frame | str
-"""What a keyed mutation answered: a session as of then, or an id (a delete)."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyedRequest:
-    """A request already made with an idempotency key."""
-
-    fingerprint: str
-    answer: Answer | None
-    """None while the first request is still being handled."""
 
 
 class IdempotencyStore(Protocol):

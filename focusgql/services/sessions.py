@@ -6,10 +6,14 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from pymongo.errors import PyMongoError
-
 from focusgql.clock import Clock
-from focusgql.domain.errors import BadUserInput, Conflict, NotFound
+from focusgql.domain.errors import (
+    BadUserInput,
+    Conflict,
+    DatabaseError,
+    NotFound,
+    RunningSessionExists,
+)
 from focusgql.domain.goals import GoalBaseline
 from focusgql.domain.replay import Replayed, ReplayLimits, replay
 from focusgql.domain.session import (
@@ -23,17 +27,10 @@ from focusgql.domain.tags import normalize_tags
 from focusgql.domain.timeline import InvalidTransition, Status, start
 from focusgql.faults import Retries
 from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.frames import Frame, Sink
 from focusgql.services.outbox import EventSource, OutboxEvent
-from focusgql.services.ports import (
-    Following,
-    Frame,
-    LiveHub,
-    PageCursor,
-    RunningSessionExists,
-    SessionFilter,
-    SessionRepository,
-    Sink,
-)
+from focusgql.services.ports import FollowHandle, LiveUpdates, SessionRepository
+from focusgql.services.records import PageCursor, SessionFilter
 from focusgql.services.signals import Signal, SignalCommitter, SignalPolicy
 
 log = logging.getLogger(__name__)
@@ -115,7 +112,7 @@ class SessionService:
     def __init__(
         self,
         repo: SessionRepository,
-        hub: LiveHub,
+        hub: LiveUpdates,
         clock: Clock,
         policy: SessionPolicy,
         checkpointer: Checkpointer | None = None,
@@ -235,7 +232,7 @@ class SessionService:
 
     async def follow(
         self, user_id: str, session_id: str, sink: Sink, shows_activity_time: bool = True
-    ) -> Following:
+    ) -> FollowHandle:
         """Push this session's frames to `sink` (see LiveHub.follow); an open
         following counts as a client signal. Frames may reach `sink` before
         this returns; if it raises, nothing more will."""
@@ -290,7 +287,7 @@ class SessionService:
                 continue
             try:
                 await self.repo.touch_many(watched, now, self._lapse_cutoff(now))
-            except PyMongoError as error:
+            except DatabaseError as error:
                 self._keep_alives.failed(error)
             else:
                 self._keep_alives.succeeded()
@@ -305,7 +302,7 @@ class SessionService:
     async def _keep_alive(self, session_id: str, now: datetime) -> None:
         try:
             await self.repo.touch(session_id, now, self._lapse_cutoff(now))
-        except PyMongoError as error:
+        except DatabaseError as error:
             self._keep_alives.failed(error)
 
     def _lapse_cutoff(self, now: datetime) -> datetime:

@@ -35,10 +35,12 @@ from enum import Enum
 from time import monotonic
 
 from focusgql.clock import Clock
-from focusgql.domain.errors import Conflict, FocusError, NotFound, Unavailable
+from focusgql.domain.errors import Conflict, DatabaseError, FocusError, NotFound, Unavailable
 from focusgql.domain.session import FocusSession
 from focusgql.faults import Retries
-from focusgql.services.ports import Frame, SessionRepository, SignalEntry
+from focusgql.services.frames import Frame
+from focusgql.services.ports import SessionRepository
+from focusgql.services.records import SignalEntry
 
 log = logging.getLogger(__name__)
 
@@ -373,12 +375,15 @@ class SignalCommitter:
         """Read a session afresh (it lost a race) and queue its signals again."""
         try:
             fresh = await self._load(entry.user_id, session_id)
-        except FocusError as error:
-            self._fail(entry, error)
-            return
         except Exception as error:
-            self._failures.failed(error)
-            self._fail(entry, Unavailable("the database is unavailable; try again", retryAfter=1))
+            # The store's DatabaseUnavailable is a FocusError too: the outage log counts it.
+            if isinstance(error, FocusError) and not isinstance(error, DatabaseError):
+                self._fail(entry, error)
+            else:
+                self._failures.failed(error)
+                self._fail(
+                    entry, Unavailable("the database is unavailable; try again", retryAfter=1)
+                )
             return
         self._observe(fresh)
         entry.base = fresh

@@ -33,7 +33,9 @@ from focusgql.domain.history import EndedRecord, carrying, ended_in, summarize
 from focusgql.domain.session import FocusSession
 from focusgql.domain.streaks import local_day, streak_instants, streaks
 from focusgql.domain.user import User
-from focusgql.services.ports import Frame, SessionRepository, SessionTotals, UserRepository
+from focusgql.services.frames import Frame
+from focusgql.services.ports import SessionRepository, UserRepository
+from focusgql.services.records import SessionTotals
 
 EVER = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 
 from focusgql.domain.session import FocusSession
 from focusgql.faults import Retries
+from focusgql.store.failures import translated
 from focusgql.store.journal import Entry, SignalJournal, apply_entries
 from focusgql.store.sessions import MongoSessionRepository
 
@@ -110,9 +111,7 @@ class ChangeFeed:
         opened_before = False
         while True:
             try:
-                async with await self.repo.collection.watch(
-                    PIPELINE, resume_after=resume_token
-                ) as stream:
+                async with await self.repo.watch(PIPELINE, resume_after=resume_token) as stream:
                     if opened_before:
                         # Reopened: whatever happened while closed is read afresh.
                         await self.resync()
@@ -132,7 +131,7 @@ class ChangeFeed:
                             # serving none of them did (py-spy, --py-spy-second).
                             await asyncio.sleep(self.poll_seconds)
             except PyMongoError as error:
-                retries.failed(error)
+                retries.failed(translated(error))
                 if "resume" in str(error).lower():
                     resume_token = None  # too old to resume: start afresh (resync covers it)
                 await asyncio.sleep(self.retry_seconds)
@@ -198,9 +197,7 @@ class JournalFeed:
         retries = Retries("journal change stream", log, writes=False)
         while True:
             try:
-                async with await self.journal.collection.watch(
-                    journal_pipeline(self.journal.proc)
-                ) as stream:
+                async with await self.journal.watch(journal_pipeline(self.journal.proc)) as stream:
                     # Whatever was appended while closed (or before this started).
                     await self.journal.load()
                     self.ready.set()
@@ -214,7 +211,7 @@ class JournalFeed:
                             # the database, to come together in one.
                             await asyncio.sleep(self.poll_seconds)
             except Exception as error:  # the database's, or a document we cannot read
-                retries.failed(error)
+                retries.failed(translated(error))
                 await asyncio.sleep(self.retry_seconds)
 
     def handle(self, change: dict[str, Any]) -> None:

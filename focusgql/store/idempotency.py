@@ -16,8 +16,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from focusgql.domain.session import FocusSession
-from focusgql.services.ports import Answer, Frame, KeyedRequest
+from focusgql.services.frames import Frame
+from focusgql.services.records import Answer, KeyedRequest
 from focusgql.store.documents import IdempotencyKeyDocument
+from focusgql.store.failures import domain_errors
 from focusgql.store.sessions import to_domain, to_fields
 
 Raw = dict[str, Any]
@@ -59,6 +61,7 @@ def decode_answer(raw: Raw) -> Answer:
     return Frame.at(session, datetime.fromisoformat(raw["as_of"]))
 
 
+@domain_errors
 class MongoIdempotencyStore:
     def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
         self.collection: AsyncCollection[Raw] = (

@@ -29,10 +29,11 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import pymongo
+from pymongo.asynchronous.change_stream import AsyncCollectionChangeStream
 from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.domain.session import FocusSession
-from focusgql.services.ports import SignalEntry
+from focusgql.services.records import SignalEntry
 
 Raw = dict[str, Any]
 Marks = dict[str, int]
@@ -77,6 +78,10 @@ class SignalJournal:
         self._by_session: dict[str, list[Entry]] = {}
         self._open_docs: dict[str, set[str]] = {}
         """Journal documents known here -> the sessions that do not include them yet."""
+
+    async def watch(self, pipeline: list[Raw]) -> AsyncCollectionChangeStream[Raw]:
+        """The journal's change stream (store/changes.py), open."""
+        return await self.collection.watch(pipeline)
 
     # -- writing -------------------------------------------------------------------
 

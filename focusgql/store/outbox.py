@@ -15,6 +15,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.services.outbox import OutboxEvent, PendingEvents
+from focusgql.store.failures import domain_errors
 
 Raw = dict[str, Any]
 
@@ -30,6 +31,7 @@ def from_entry(raw: Raw) -> OutboxEvent:
     return OutboxEvent(id=raw["id"], type=raw["type"], at=raw["at"], body=raw["body"])
 
 
+@domain_errors
 class MongoOutbox:
     def __init__(self, sessions: AsyncCollection[Raw]) -> None:
         self._sessions = sessions

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from focusgql.domain.history import EndedRecord
 from focusgql.domain.timeline import Status
-from focusgql.services.ports import PageCursor, SessionFilter
+from focusgql.services.records import PageCursor, SessionFilter
 
 SLACK = timedelta(milliseconds=1)
 """How much wider than the keys a bounded query's range is made: SecantusDB

@@ -1,7 +1,7 @@
 """Sessions in MongoDB: atomic, versioned writes so no concurrent update is lost."""
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,26 +9,22 @@ from typing import Any
 import pymongo
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.change_stream import AsyncCollectionChangeStream
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from focusgql.domain.daily import EndedSession
-from focusgql.domain.errors import Conflict
+from focusgql.domain.errors import Conflict, RunningSessionExists
 from focusgql.domain.history import EndedRecord
 from focusgql.domain.replay import SIGNAL_IDS_KEPT
 from focusgql.domain.session import FocusSession, snapshot
 from focusgql.domain.streaks import CompletedSession
 from focusgql.domain.timeline import Status, Timeline, millis
 from focusgql.services.outbox import OutboxEvent
-from focusgql.services.ports import (
-    PageCursor,
-    RunningSessionExists,
-    SessionFilter,
-    SessionTotals,
-    SignalEntry,
-)
+from focusgql.services.records import PageCursor, SessionFilter, SessionTotals, SignalEntry
 from focusgql.store.documents import SessionDocument
+from focusgql.store.failures import domain_errors, driver_errors
 from focusgql.store.history import HistoryStore
 from focusgql.store.journal import SignalJournal
 from focusgql.store.outbox import OUTBOX, PENDING, outbox_entry
@@ -179,6 +175,7 @@ def _new_document(session: FocusSession) -> Raw:
     }
 
 
+@domain_errors
 class MongoSessionRepository:
     def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
         self._collection: AsyncCollection[Raw] = (
@@ -202,6 +199,15 @@ class MongoSessionRepository:
 
     def new_id(self) -> str:
         return str(ObjectId())
+
+    @driver_errors
+    async def watch(
+        self, pipeline: list[Raw], resume_after: Mapping[str, Any] | None = None
+    ) -> AsyncCollectionChangeStream[Raw]:
+        """The sessions' change stream, open, for store/changes.py: with the
+        driver's errors, as the stream itself raises them and the feed reads
+        what they say (a resume token too old)."""
+        return await self._collection.watch(pipeline, resume_after=resume_after)
 
     async def add(self, session: FocusSession, events: Sequence[OutboxEvent] = ()) -> FocusSession:
         raw = _new_document(session)

@@ -20,6 +20,7 @@ from pymongo.errors import PyMongoError
 
 from focusgql.faults import Retries
 from focusgql.store.changes import next_change
+from focusgql.store.failures import translated
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class UserFeed:
                         retries.succeeded()
                         resume_token = stream.resume_token
             except PyMongoError as error:
-                retries.failed(error)  # an outage is the database's one WARNING
+                retries.failed(translated(error))  # an outage is the database's one WARNING
                 if "resume" in str(error).lower():
                     resume_token = None
                 await asyncio.sleep(self.retry_seconds)

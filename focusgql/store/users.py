@@ -8,9 +8,10 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from focusgql.domain.errors import EmailTaken
 from focusgql.domain.user import User
-from focusgql.services.ports import EmailTaken
 from focusgql.store.documents import UserDocument
+from focusgql.store.failures import domain_errors
 
 Raw = dict[str, Any]
 
@@ -33,6 +34,7 @@ def to_domain(raw: Raw) -> User:
     )
 
 
+@domain_errors
 class MongoUserRepository:
     def __init__(self, collection: AsyncCollection[Raw] | None = None) -> None:
         self._collection = collection if collection is not None else _bound()

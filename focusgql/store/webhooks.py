@@ -17,6 +17,7 @@ from focusgql.services.outbox import (
     OutboxEvent,
     Webhook,
 )
+from focusgql.store.failures import domain_errors
 from focusgql.store.webhook_documents import DeliveryDocument, WebhookDocument
 
 Raw = dict[str, Any]
@@ -58,6 +59,7 @@ def _oid(value: str) -> ObjectId | None:
     return ObjectId(value) if ObjectId.is_valid(value) else None
 
 
+@domain_errors
 class MongoWebhookRepository:
     def __init__(
         self,

@@ -10,8 +10,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
+from focusgql.services.frames import Frame
 from focusgql.services.live import LiveHub
-from focusgql.services.ports import Frame
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.store.sessions import MongoSessionRepository, Raw
 from tests.support import ManualClock

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
+from focusgql.services.frames import Frame
 from focusgql.services.live import BEAT_GRAIN, BURST, LiveHub
-from focusgql.services.ports import Following, Frame
+from focusgql.services.ports import FollowHandle
 from tests.support import ManualClock
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, 137_000, tzinfo=UTC)
@@ -35,7 +36,7 @@ def new_session(number: int, at: datetime) -> FocusSession:
 class Follower:
     session_id: str
     frames: list[Frame] = field(default_factory=list)
-    following: Following | None = None
+    following: FollowHandle | None = None
 
     def __call__(self, frame: Frame) -> None:
         self.frames.append(frame)

@@ -13,8 +13,9 @@ from focusgql.domain.errors import Conflict, NotFound, Unavailable
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
 from focusgql.services.checkpoint import Checkpointer
+from focusgql.services.frames import Frame
 from focusgql.services.live import LiveHub
-from focusgql.services.ports import Frame, SignalEntry
+from focusgql.services.records import SignalEntry
 from focusgql.services.sessions import SessionPolicy, SessionService
 from focusgql.services.signals import SignalPolicy
 from focusgql.store.sessions import MongoSessionRepository, Raw, to_domain

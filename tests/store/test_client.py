@@ -3,7 +3,7 @@ gives every operation a deadline."""
 
 from pymongo.errors import ExecutionTimeout, NetworkTimeout, OperationFailure
 
-from focusgql.faults import is_outage
+from focusgql.store.failures import is_outage
 from focusgql.store.mongo import MAX_IDLE_MS, TIMEOUT_MS, make_client
 
 

@@ -22,7 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
 from focusgql.domain.user import User
-from focusgql.services.ports import Frame
+from focusgql.services.frames import Frame
 from focusgql.services.stats import StatsService
 from focusgql.store.sessions import MongoSessionRepository, Raw
 from tests.support import ManualClock

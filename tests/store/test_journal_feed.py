@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from focusgql.services.ports import SignalEntry
+from focusgql.services.records import SignalEntry
 from focusgql.store.changes import JournalFeed
 from focusgql.store.sessions import MongoSessionRepository, Raw
 

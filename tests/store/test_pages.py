@@ -17,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from focusgql.domain.session import FocusSession
 from focusgql.domain.timeline import Status, start
-from focusgql.services.ports import PageCursor, SessionFilter
+from focusgql.services.records import PageCursor, SessionFilter
 from focusgql.store.sessions import MongoSessionRepository, Raw, to_fields
 
 BEGIN = datetime(2025, 6, 1, tzinfo=UTC)
