@@ -65,7 +65,7 @@ from harness.processes import (
     stop,
     wait_quiet,
 )
-from harness.report import fmt, gc_column, stall_line, sustained
+from harness.report import fmt, gc_column, noise_of, stall_line, sustained, verdict_of
 from harness.seed import Database, seed
 from pymongo.errors import PyMongoError
 
@@ -321,12 +321,7 @@ HEADER = (
 
 
 def row(level: MixedLevel) -> str:
-    verdict = "ok" if level.ok else "FAIL: " + ", ".join(level.problems)
-    if level.client_bound:
-        verdict += " (client-bound)"
-    if level.attempts > 1:
-        verdict += f" (attempt {level.attempts})"
-    noise = f"{fmt(level.server_wait_pct)}/{fmt(level.client_wait_pct)}/{fmt(level.foreign_pct)}"
+    verdict, noise = verdict_of(level), noise_of(level)
     answers = sum(level.answers.values())
     return (
         f"{level.server:<9} {level.n:>5} {level.connected:>5} {fmt(level.msgs_per_s):>6} "

@@ -18,13 +18,23 @@ HEADER = (
 )
 
 
-def row(level: Level) -> str:
+def verdict_of(level: Level) -> str:
+    """ok or what failed, and whether the client or a retry taints it."""
     verdict = "ok" if level.ok else "FAIL: " + ", ".join(level.problems)
     if level.client_bound:
         verdict += " (client-bound)"
     if level.attempts > 1:
         verdict += f" (attempt {level.attempts})"
-    noise = f"{fmt(level.server_wait_pct)}/{fmt(level.client_wait_pct)}/{fmt(level.foreign_pct)}"
+    return verdict
+
+
+def noise_of(level: Level) -> str:
+    """The noise s/c/o% column."""
+    return f"{fmt(level.server_wait_pct)}/{fmt(level.client_wait_pct)}/{fmt(level.foreign_pct)}"
+
+
+def row(level: Level) -> str:
+    verdict, noise = verdict_of(level), noise_of(level)
     return (
         f"{level.server:<9} {level.n:>5} {level.connected:>5} {fmt(level.msgs_per_s):>7} "
         f"{fmt(level.percentile(0.5)):>7} {fmt(level.percentile(0.99)):>7} "

@@ -46,7 +46,7 @@ async def test_a_killed_database_is_restarted_with_its_data(tmp_path: Path) -> N
 
 
 RESTARTED_BY_A_THREAD = """
-import sys, threading, time
+import pathlib, sys, threading, time
 from focusgql.store.mongo import EmbeddedServer
 
 server = EmbeddedServer(sys.argv[1])
@@ -55,7 +55,7 @@ threading.Thread(target=server.start, daemon=True).start()
 while server.pid is None or server.exit_code() is not None:
     time.sleep(0.05)
 time.sleep(1)  # started: the port answers
-print(server.pid, flush=True)
+pathlib.Path(sys.argv[2]).write_text(str(server.pid))
 time.sleep(600)
 """
 
@@ -63,17 +63,22 @@ time.sleep(600)
 async def test_a_database_started_by_a_thread_dies_with_its_killed_owner(
     tmp_path: Path,
 ) -> None:
+    written = tmp_path / "child.pid"
+    # No pipes: a child that outlived its owner would hold them open.
     owner = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         RESTARTED_BY_A_THREAD,
         str(tmp_path / "db"),
-        stdout=asyncio.subprocess.PIPE,
+        str(written),
+        stdout=asyncio.subprocess.DEVNULL,
     )
-    assert owner.stdout is not None
+    child: int | None = None
     try:
         async with asyncio.timeout(60):
-            child = int(await owner.stdout.readline())
+            while not written.exists() or not written.read_text():  # noqa: ASYNC110 - another process
+                await asyncio.sleep(0.1)
+        child = int(written.read_text())
         owner.kill()
         await owner.wait()
         async with asyncio.timeout(15):
@@ -83,6 +88,8 @@ async def test_a_database_started_by_a_thread_dies_with_its_killed_owner(
         if owner.returncode is None:
             owner.kill()
             await owner.wait()
+        if child is not None and _alive(child):
+            os.kill(child, signal.SIGKILL)  # the test failed: leave nothing behind
 
 
 def _alive(pid: int) -> bool:
